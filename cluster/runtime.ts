@@ -1,0 +1,82 @@
+import type { EventSink } from './events.ts';
+import type { Manifests } from './manifests/types.ts';
+
+export type RuntimeName = 'local' | 'docker' | 'kind';
+
+/** One Deployment's state, as `dev status --json` prints it. */
+export interface ServiceStatus {
+  name: string;
+  ready: boolean;
+  /** running | starting | crashed | stopped | backoff */
+  state: string;
+  restarts: number;
+  /** ms since epoch when the current instance started, if running. */
+  startedAt?: number;
+  /** Loopback URL(s) its Service is reachable on from this machine, by port name. */
+  urls?: Record<string, string>;
+  pid?: number;
+  /** Last failure reason, if any. */
+  message?: string;
+}
+
+/** One per-organisation Scope app the app-mapper provisioned. */
+export interface ScopeAppStatus {
+  org: string;
+  url?: string;
+  state: string;
+  pid?: number;
+  container?: string;
+}
+
+export interface Endpoints {
+  /** The public frontend, e.g. http://127.0.0.1:4046 */
+  frontend: string;
+  /** The users service's own port (admin page), never through the frontend. */
+  users: string;
+  /** The mail capture's web UI and REST API. */
+  mail: string;
+}
+
+export interface SystemStatus {
+  runtime: RuntimeName;
+  /** Whether anything of this runtime is up at all. */
+  up: boolean;
+  services: ServiceStatus[];
+  apps: ScopeAppStatus[];
+  endpoints: Endpoints | null;
+}
+
+export interface UpOptions {
+  manifests: Manifests;
+  emit: EventSink;
+  /** Abort waiting for readiness after this long. */
+  timeoutMs?: number;
+}
+
+export interface DownOptions {
+  emit: EventSink;
+  /** Also delete data (databases, captured mail). */
+  wipe?: boolean;
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  /** How many lines of history to print first. */
+  tail?: number;
+  signal?: AbortSignal;
+}
+
+/** What every runtime (local processes, docker containers, a kind cluster) does with the same manifests. */
+export interface Runtime {
+  readonly name: RuntimeName;
+  /** Brings everything up and resolves once every Deployment is ready. Idempotent. */
+  up(options: UpOptions): Promise<SystemStatus>;
+  /** Stops and removes everything this runtime started (per-org apps too); keeps data unless wipe. */
+  down(options: DownOptions): Promise<void>;
+  status(): Promise<SystemStatus>;
+  /** Streams a service's log lines (oldest first) to onLine until done or, with follow, until aborted. */
+  logs(service: string, onLine: (line: string) => void, options?: LogOptions): Promise<void>;
+  endpoints(): Promise<Endpoints | null>;
+  /** Restarts one service (a pod delete, a container restart, a process kill). */
+  restart(service: string): Promise<void>;
+}

@@ -1,0 +1,6 @@
+export * from './config.ts';
+export * from './log.ts';
+export * from './errors.ts';
+export * from './http.ts';
+export * from './service.ts';
+export * from './db.ts';
