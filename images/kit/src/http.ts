@@ -13,8 +13,8 @@ export interface HttpServerOptions {
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
   readiness?: ReadinessCheck[];
-  /** Passed through to Fastify (e.g. trustProxy). */
-  fastify?: Pick<FastifyServerOptions, 'trustProxy' | 'connectionTimeout' | 'keepAliveTimeout' | 'requestTimeout'>;
+  /** Passed through to Fastify (e.g. trustProxy; rewriteUrl to canonicalise paths before routing). */
+  fastify?: Pick<FastifyServerOptions, 'trustProxy' | 'connectionTimeout' | 'keepAliveTimeout' | 'requestTimeout' | 'rewriteUrl'>;
 }
 
 export interface HttpServer {
