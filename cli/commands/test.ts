@@ -1,0 +1,38 @@
+import { runSmoke } from '../../cluster/smoke/flow.ts';
+import type { Runtime } from '../../cluster/runtime.ts';
+import { EXIT_FAILURE, EXIT_OK } from '../args.ts';
+import { openRuntime, pickRuntime, type Context } from '../context.ts';
+import { duration } from '../render/plain.ts';
+
+/** The last n lines of a service's log, as a diagnosis shows them. */
+export async function tailLog(runtime: Runtime, service: string, n: number): Promise<string[]> {
+  const lines: string[] = [];
+  await runtime.logs(service, (l) => lines.push(l), { tail: n, signal: AbortSignal.timeout(5_000) });
+  return lines.slice(-n);
+}
+
+export async function test(ctx: Context, values: Record<string, unknown>): Promise<number> {
+  const name = pickRuntime(ctx, values.runtime);
+  const runtime = await openRuntime(ctx, name);
+  const endpoints = await runtime.endpoints();
+  if (!endpoints) {
+    const message = `nothing is running (runtime ${name}); start it first: dev up${name === 'local' ? '' : ` --runtime ${name}`}`;
+    if (values.json) ctx.renderer.print(JSON.stringify({ ok: false, runtime: name, error: message }, null, 2));
+    ctx.stderr.write(`dev test: ${message}\n`);
+    return EXIT_FAILURE;
+  }
+  const result = await runSmoke({
+    endpoints,
+    emit: (e) => ctx.renderer.event(e),
+    logs: (service, n) => tailLog(runtime, service, n),
+    signal: ctx.signal,
+  });
+  if (values.json) {
+    ctx.renderer.print(JSON.stringify({ runtime: name, endpoints, ...result }, null, 2));
+  } else if (result.ok) {
+    ctx.renderer.print(`smoke flow passed in ${duration(result.durationMs)} (${result.email}, organisation ${result.organization}).`);
+  } else {
+    ctx.renderer.print(`smoke flow FAILED at "${result.failure?.title}" after ${duration(result.durationMs)}: ${result.failure?.diagnosis.summary}`);
+  }
+  return result.ok ? EXIT_OK : EXIT_FAILURE;
+}

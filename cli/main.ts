@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { StepError } from '../cluster/events.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, commandUsage, parse, usage } from './args.ts';
+import { devDir, projectDir, type Context } from './context.ts';
+import { PlainRenderer } from './render/plain.ts';
+import type { Renderer } from './render/types.ts';
+
+type Command = (ctx: Context, values: Record<string, string | boolean | undefined>, positionals: string[]) => Promise<number>;
+
+/** Each command's module is imported when it runs, so help and usage errors stay instant. */
+const commands: Record<string, () => Promise<Command>> = {
+  up: async () => (await import('./commands/up.ts')).up,
+  down: async () => (await import('./commands/down.ts')).down,
+  status: async () => (await import('./commands/status.ts')).status,
+  logs: async () => (await import('./commands/logs.ts')).logs,
+  test: async () => (await import('./commands/test.ts')).test,
+  connect: async () => (await import('./commands/connect.ts')).connect,
+  probe: async () => (await import('./commands/probe.ts')).probe,
+  build: async () => (await import('./commands/build.ts')).build,
+};
+
+/** Commands that run until interrupted, or clean up on Ctrl-C (stop a probe); the rest just exit on it. */
+const handlesInterrupt = new Set(['logs', 'connect', 'probe', 'test']);
+
+export interface MainOptions {
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  /** Chooses the renderer; the Ink UI (cli/ui/) plugs in here. */
+  createRenderer?: (opts: { out: NodeJS.WritableStream; result: NodeJS.WritableStream }) => Renderer;
+}
+
+/** Runs one `dev` invocation and returns its exit code: 0 ok, 1 failure, 2 usage. */
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const parsed = parse(argv);
+  switch (parsed.kind) {
+    case 'help':
+      stdout.write(`${parsed.command ? commandUsage(parsed.command) : usage()}\n`);
+      return EXIT_OK;
+    case 'version': {
+      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+      stdout.write(`dev ${pkg.version}\n`);
+      return EXIT_OK;
+    }
+    case 'usage-error':
+      stderr.write(`dev: ${parsed.message}\n\n${parsed.command ? commandUsage(parsed.command) : usage()}\n`);
+      return EXIT_USAGE;
+    case 'command':
+      break;
+  }
+
+  // With --json, stdout carries only the JSON; the event lines go to stderr.
+  const json = parsed.values.json === true;
+  const out = json ? stderr : stdout;
+  const renderer = (options.createRenderer ?? ((o) => new PlainRenderer(o)))({ out, result: stdout });
+  const controller = new AbortController();
+  const interruptible = handlesInterrupt.has(parsed.command);
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interruptible && !controller.signal.aborted) {
+      controller.abort(new Error(`interrupted (${sig})`));
+      return;
+    }
+    stderr.write(`\ndev ${parsed.command}: interrupted\n`);
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const project = projectDir();
+  const ctx: Context = { projectDir: project, devDir: devDir(project), renderer, stdout, stderr, signal: controller.signal };
+  try {
+    const command = await commands[parsed.command]!();
+    return await command(ctx, parsed.values, parsed.positionals);
+  } catch (err) {
+    // A StepError was already shown by the renderer, with its diagnosis.
+    if (!(err instanceof StepError)) {
+      if (controller.signal.aborted) return EXIT_FAILURE;
+      const message = (err as Error).message;
+      stderr.write(`dev ${parsed.command}: ${message}\n`);
+      if (process.env.DEV_DEBUG && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`);
+    }
+    return EXIT_FAILURE;
+  } finally {
+    await renderer.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
