@@ -1,0 +1,187 @@
+/**
+ * One scan of this machine: host, processes, TCP endpoints, and containers and pods when their
+ * sources exist, put together as one full report.
+ */
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { Logger } from '@saas/kit';
+import { bridgeNetworks, HOST_TEMPLATES, HostReporter } from './host.ts';
+import { ProcessWalker } from './processes.ts';
+import { parseCidr, scanEndpoints, type Cidr } from './endpoints.ts';
+import { connectDocker, containerOf, DockerReporter, type DockerScan, type DockerSetting } from './docker.ts';
+import { inCluster, KubernetesReporter, POD_TEMPLATES, type KubernetesSetting } from './kubernetes.ts';
+import { readCgroup } from './proc.ts';
+import {
+  addNode,
+  addParent,
+  containerNodeId,
+  containerImageNodeId,
+  emptyTopology,
+  hostNodeId,
+  makeNode,
+  processNodeId,
+  setLatest,
+  singletonMetric,
+  type Topology,
+  type TopologyTemplate,
+} from './model.ts';
+import { dict, type Report } from '../report/index.ts';
+import { CONTAINER_IMAGE_TEMPLATES, CONTAINER_TEMPLATES } from './docker.ts';
+
+export const PROCESS_TEMPLATES: TopologyTemplate = {
+  shape: 'square',
+  label: 'process',
+  labelPlural: 'processes',
+  metadataTemplates: {
+    pid: { id: 'pid', label: 'PID', dataType: 'number', priority: 1, from: 'latest' },
+    cmdline: { id: 'cmdline', label: 'Command', priority: 2, from: 'latest' },
+    ppid: { id: 'ppid', label: 'Parent PID', dataType: 'number', priority: 3, from: 'latest' },
+    threads: { id: 'threads', label: '# Threads', dataType: 'number', priority: 4, from: 'latest' },
+  },
+  metricTemplates: {
+    process_cpu_usage_percent: { id: 'process_cpu_usage_percent', label: 'CPU', format: 'percent', priority: 1 },
+    process_memory_usage_bytes: { id: 'process_memory_usage_bytes', label: 'Memory', format: 'filesize', priority: 2 },
+    open_files_count: { id: 'open_files_count', label: 'Open files', format: 'integer', priority: 3 },
+  },
+};
+
+export interface ScannerOptions {
+  procRoot: string;
+  hostID: string;
+  hostName: string;
+  probeID: string;
+  version: string;
+  log: Logger;
+  /** false: never look for Docker; default: DOCKER_HOST, else /var/run/docker.sock if it exists. */
+  docker?: DockerSetting;
+  /** false: never look for Kubernetes; default: only when running in a cluster. */
+  kubernetes?: false | KubernetesSetting;
+  /** Publish interval in ms: the report's Window. */
+  windowMs: number;
+}
+
+export interface ScanStats {
+  ms: number;
+  processes: number;
+  connections: number;
+  listening: number;
+  namespaces: number;
+  containers: number;
+  pods: number;
+}
+
+export class Scanner {
+  private readonly walker: ProcessWalker;
+  private readonly host: HostReporter;
+  private readonly docker: DockerReporter | undefined;
+  private readonly kubernetes: KubernetesReporter | undefined;
+  private readonly localNetworks: Cidr[];
+
+  constructor(private readonly opts: ScannerOptions) {
+    this.walker = new ProcessWalker(opts.procRoot);
+    this.host = new HostReporter(opts);
+    const docker = connectDocker(opts.docker);
+    if (docker) this.docker = new DockerReporter(docker, { hostID: opts.hostID, probeID: opts.probeID, log: opts.log });
+    else if (opts.docker !== false) opts.log.info('no Docker socket (DOCKER_HOST or /var/run/docker.sock): containers are not reported');
+    if (opts.kubernetes !== false && inCluster(opts.kubernetes ?? {})) {
+      this.kubernetes = new KubernetesReporter(opts.kubernetes ?? {}, { hostID: opts.hostID, probeID: opts.probeID, log: opts.log });
+      opts.log.info({ node: this.kubernetes.nodeName }, 'in a Kubernetes cluster: reporting the pods of this node');
+    }
+    this.localNetworks = bridgeNetworks().flatMap((c) => parseCidr(c) ?? []);
+  }
+
+  get dockerEnabled(): boolean {
+    return this.docker !== undefined;
+  }
+
+  get kubernetesEnabled(): boolean {
+    return this.kubernetes !== undefined;
+  }
+
+  async scan(): Promise<{ report: Report; stats: ScanStats }> {
+    const started = performance.now();
+    const now = Date.now();
+    const { procRoot, hostID } = this.opts;
+    const hostNode = hostNodeId(hostID);
+
+    // Containers and pods come over the network; ask for them while /proc is read.
+    const dockerPromise: Promise<DockerScan | undefined> = this.docker ? this.docker.scan(now) : Promise.resolve(undefined);
+    const podsPromise: Promise<Topology | undefined> = this.kubernetes ? this.kubernetes.scan(now) : Promise.resolve(undefined);
+
+    const { processes, maxCpuPercent } = this.walker.walk(now);
+    const endpoints = scanEndpoints({ procRoot, hostID, processes, localNetworks: this.localNetworks, now });
+    const docker = await dockerPromise;
+    const pods = await podsPromise;
+
+    const processTopology = emptyTopology(PROCESS_TEMPLATES);
+    for (const p of processes.values()) {
+      const node = makeNode('Process', processNodeId(hostID, p.pid));
+      setLatest(node, now, {
+        pid: p.pid,
+        name: p.name,
+        cmdline: p.cmdline,
+        ppid: p.ppid > 0 ? p.ppid : undefined,
+        threads: p.threads,
+        host_node_id: hostNode,
+      });
+      node.metrics.process_memory_usage_bytes = singletonMetric(now, p.rssBytes, p.rssLimitBytes);
+      node.metrics.open_files_count = singletonMetric(now, p.openFiles, p.openFilesLimit);
+      if (p.cpuPercent !== undefined) node.metrics.process_cpu_usage_percent = singletonMetric(now, p.cpuPercent, maxCpuPercent);
+      addParent(node, 'host', hostNode);
+      if (docker) {
+        const c = containerOf(p.pid, docker, (pid) => processes.get(pid)?.ppid, (pid) => readCgroup(procRoot, pid));
+        if (c) {
+          setLatest(node, now, { docker_container_id: c.id });
+          addParent(node, 'container', containerNodeId(c.id));
+          addParent(node, 'container_image', containerImageNodeId(c.imageID));
+        }
+      }
+      addNode(processTopology, node);
+    }
+
+    const hostTopology = emptyTopology(HOST_TEMPLATES);
+    addNode(hostTopology, this.host.report(now));
+
+    const report: Report = {
+      id: randomReportID(),
+      ts: now,
+      window: this.opts.windowMs,
+      shortcut: false,
+      dns: dict(),
+      sampling: { count: 0, total: 0 },
+      plugins: [],
+      topologies: {
+        Endpoint: endpoints.topology,
+        Process: processTopology,
+        Container: docker?.containers ?? emptyTopology(CONTAINER_TEMPLATES),
+        ContainerImage: docker?.images ?? emptyTopology(CONTAINER_IMAGE_TEMPLATES),
+        Pod: pods ?? emptyTopology(POD_TEMPLATES),
+        Host: hostTopology,
+      },
+    };
+    return {
+      report,
+      stats: {
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        processes: processes.size,
+        connections: endpoints.stats.connections,
+        listening: endpoints.stats.listening,
+        namespaces: endpoints.stats.namespaces,
+        containers: docker ? Object.keys(docker.containers.nodes).length : 0,
+        pods: pods ? Object.keys(pods.nodes).length : 0,
+      },
+    };
+  }
+}
+
+/** A report id as Weave Scope makes them: a random non-negative 63-bit integer in decimal. */
+export function randomReportID(): string {
+  return (crypto.randomBytes(8).readBigUInt64BE() >> 1n).toString();
+}
+
+/** A probe id as Weave Scope makes them: a random 63-bit integer in hex. */
+export function randomProbeID(): string {
+  return (crypto.randomBytes(8).readBigUInt64BE() >> 1n).toString(16);
+}
+
+export const defaultHostName = (): string => os.hostname();
