@@ -1,0 +1,154 @@
+/**
+ * Bundles one service into a single ESM file with esbuild. What cannot be bundled (PGlite's wasm and data
+ * files, maildev's web UI, a service's static pages) is found and copied beside it, at the same path
+ * relative to the bundle as relative to the project root. Each module's `import.meta.url`, `__dirname`
+ * and `__filename` are rewritten to that mirrored place, so `new URL('./pglite.wasm', import.meta.url)` and
+ * `path.join(__dirname, '../app')` find the copied files both in the image (/app) and in a local bundle dir.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import * as esbuild from 'esbuild';
+
+export interface BundleResult {
+  /** The bundle's bytes (main.mjs). */
+  code: Buffer;
+  /** Every source file esbuild read, project-relative. */
+  inputs: string[];
+  /** Files and folders to copy beside the bundle, project-relative. */
+  assets: string[];
+  warnings: string[];
+}
+
+export interface BundleOptions {
+  root: string;
+  /** Project-relative entry, e.g. images/users/src/main.ts. */
+  entry: string;
+  /** Assets the code reaches in ways no scan finds (CommonJS `__dirname` joins), project-relative. */
+  extraAssets?: string[];
+}
+
+const BANNER = [
+  "import { createRequire as __saasCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __saasFileURLToPath } from 'node:url';",
+  "import { join as __saasJoin } from 'node:path';",
+  'const require = __saasCreateRequire(import.meta.url);',
+  "const __saasBundleDir = __saasFileURLToPath(new URL('.', import.meta.url));",
+  'const __saasRequireAt = (p) => __saasCreateRequire(__saasJoin(__saasBundleDir, p));',
+].join('\n');
+
+/** Optional native add-ons some packages try in a try/catch; they stay out and their fallback runs. */
+const EXTERNAL = ['pg-native', 'cpu-features', '*.node', 'bufferutil', 'utf-8-validate'];
+
+const urlAsset = /new\s+URL\(\s*(['"`])([^'"`$]+)\1\s*,\s*import\.meta\.url\s*\)/g;
+const ownRequire = /^[ \t]*(?:const|let|var)[ \t]+require[ \t]*=[ \t]*createRequire\([ \t]*import\.meta\.url[ \t]*\);?[ \t]*$/m;
+const declaresDirname = /\b(?:const|let|var)\s+__(?:dirname|filename)\b/;
+const resolveAsset = /(?<![\w$.])require\.resolve\(\s*(['"])(\.{1,2}\/[^'"]+)\1\s*\)/g;
+
+function loaderFor(path: string): esbuild.Loader {
+  const ext = extname(path);
+  if (ext === '.ts' || ext === '.mts' || ext === '.cts') return 'ts';
+  if (ext === '.tsx') return 'tsx';
+  if (ext === '.jsx') return 'jsx';
+  if (ext === '.json') return 'json';
+  return 'js';
+}
+
+function isInside(child: string, parent: string): boolean {
+  const r = relative(parent, child);
+  return !r.startsWith('..') && !isAbsolute(r);
+}
+
+function toPosix(path: string): string {
+  return sep === '/' ? path : path.split(sep).join('/');
+}
+
+function mirrorPlugin(root: string, entryDir: string, assets: Set<string>, warnings: string[]): esbuild.Plugin {
+  return {
+    name: 'mirror-paths',
+    setup(build) {
+      build.onLoad({ filter: /\.(?:[cm]?[jt]s|[jt]sx)$/ }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        const usesUrl = source.includes('import.meta.url');
+        const usesDirname = /\b__(?:dirname|filename)\b/.test(source);
+        const usesResolve = source.includes('require.resolve(');
+        if (!usesUrl && !usesDirname && !usesResolve) return undefined;
+        const rel = toPosix(relative(root, args.path));
+        if (rel.startsWith('..')) return undefined;
+        let contents = source;
+        // Our own `const require = createRequire(import.meta.url)` hides require('pkg') from esbuild; without it
+        // the package is bundled like any import (the bundle's banner still defines require for the rest).
+        if (!rel.startsWith('node_modules/')) contents = contents.replace(ownRequire, '/* require: the bundle\'s own */');
+        if (usesUrl) {
+          for (const m of source.matchAll(urlAsset)) {
+            const target = resolve(dirname(args.path), m[2] as string);
+            if (!existsSync(target)) continue;
+            const targetRel = toPosix(relative(root, target));
+            if (!targetRel || targetRel.startsWith('..')) continue;
+            const isDir = statSync(target).isDirectory();
+            // new URL('../../', import.meta.url) names a parent folder of the code (the project root), not an asset.
+            if (isDir && (isInside(args.path, target) || isInside(entryDir, target))) continue;
+            if (/\.[cm]?[jt]sx?$/.test(targetRel)) continue;
+            assets.add(targetRel);
+          }
+          contents = contents.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`);
+        }
+        if (usesDirname) {
+          if (declaresDirname.test(source)) {
+            if (!usesUrl) warnings.push(`${rel} declares its own __dirname; left as is`);
+          } else {
+            contents = contents
+              .replace(/(?<![\w$.])__dirname(?![\w$])/g, `__saasJoin(__saasBundleDir, ${JSON.stringify(dirname(rel))})`)
+              .replace(/(?<![\w$.])__filename(?![\w$])/g, `__saasJoin(__saasBundleDir, ${JSON.stringify(rel)})`);
+          }
+        }
+        if (usesResolve) {
+          // require.resolve('./worker.js') must find the file beside the module's mirrored place, so it ships too.
+          contents = contents.replace(resolveAsset, (whole: string, _q: string, spec: string) => {
+            const target = resolve(dirname(args.path), spec);
+            if (!existsSync(target) || !statSync(target).isFile()) return whole;
+            assets.add(toPosix(relative(root, target)));
+            return `__saasRequireAt(${JSON.stringify(rel)}).resolve(${JSON.stringify(spec)})`;
+          });
+        }
+        return { contents, loader: loaderFor(args.path), resolveDir: dirname(args.path) };
+      });
+    },
+  };
+}
+
+export async function bundleService(options: BundleOptions): Promise<BundleResult> {
+  const { root, entry } = options;
+  const entryPath = isAbsolute(entry) ? entry : resolve(root, entry);
+  if (!existsSync(entryPath)) throw new Error(`${toPosix(relative(root, entryPath))} does not exist`);
+  const assets = new Set<string>(options.extraAssets ?? []);
+  const warnings: string[] = [];
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [entryPath],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: resolve(root, '.dev/images/out/main.mjs'),
+    write: false,
+    metafile: true,
+    minifySyntax: true,
+    minifyWhitespace: true,
+    keepNames: true,
+    legalComments: 'none',
+    sourcemap: false,
+    logLevel: 'silent',
+    external: EXTERNAL,
+    banner: { js: BANNER },
+    plugins: [mirrorPlugin(root, dirname(entryPath), assets, warnings)],
+  });
+  for (const w of result.warnings) warnings.push(w.text);
+  const out = result.outputFiles.find((f) => f.path.endsWith('.mjs'));
+  if (!out) throw new Error('esbuild produced no bundle');
+  const inputs = Object.keys(result.metafile.inputs)
+    .filter((p) => !p.includes(':'))
+    .map((p) => toPosix(relative(root, resolve(root, p))));
+  return { code: Buffer.from(out.contents), inputs, assets: [...assets].sort(), warnings };
+}
+
