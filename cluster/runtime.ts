@@ -3,6 +3,20 @@ import type { Manifests } from './manifests/types.ts';
 
 export type RuntimeName = 'local' | 'docker' | 'kind';
 
+/** What createRuntime(name, options) in cluster/runtimes/index.ts passes to every runtime. */
+export interface RuntimeOptions {
+  /** The project root: manifests/, images/ and .dev/ are found from here. */
+  projectDir: string;
+  /** Where state, logs and data live (default `<projectDir>/.dev`). Tests point this at a temporary folder. */
+  devDir?: string;
+  /**
+   * The loopback port the frontend should get. Unset: the one remembered from the last run, else
+   * DEV_FRONTEND_PORT, else 4046 when free (another free port, with a notice, otherwise). Set: that port, or a
+   * clear failure naming who holds it.
+   */
+  frontendPort?: number;
+}
+
 /** One Deployment's state, as `dev status --json` prints it. */
 export interface ServiceStatus {
   name: string;

@@ -1,0 +1,62 @@
+/**
+ * The local stand-in for the upstream `postgres` image: PGlite (PostgreSQL compiled to WebAssembly) served on
+ * the Postgres wire protocol, so services talk to it with `pg` exactly as they would to PostgreSQL.
+ * Data persists under DATA_DIR (empty: in memory). Several connections at once (each service holds a pool);
+ * PGlite runs one query at a time and pglite-socket queues them, keeping a transaction's queries together.
+ */
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { ConfigError, createLogger, int, port, readConfig, str } from '@saas/kit';
+
+const log = createLogger('pglite');
+
+let config;
+try {
+  config = readConfig({
+    port: port('PORT', { default: 5432, doc: 'the Postgres wire-protocol port' }),
+    host: str('HOST', { default: '0.0.0.0' }),
+    dataDir: str('DATA_DIR', { default: '', doc: 'where the database lives; empty keeps it in memory' }),
+    maxConnections: int('MAX_CONNECTIONS', { default: 32, min: 2, max: 1000 }),
+  });
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`pglite: ${err.message}\n`);
+  process.exit(78);
+}
+
+if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
+const t0 = Date.now();
+const db = await PGlite.create(config.dataDir || undefined);
+const server = new PGLiteSocketServer({ db, port: config.port, host: config.host, maxConnections: config.maxConnections });
+server.addEventListener('error', (event) => log.error({ err: (event as CustomEvent<unknown>).detail }, 'socket server error'));
+try {
+  await server.start();
+} catch (err) {
+  log.fatal({ err }, `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
+  process.exit(1);
+}
+log.info({ port: config.port, host: config.host, dataDir: config.dataDir || '(memory)', startMs: Date.now() - t0 }, 'PGlite accepting connections');
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  const timer = setTimeout(() => {
+    log.error('shutdown timed out; exiting');
+    process.exit(1);
+  }, 8000);
+  timer.unref();
+  try {
+    await server.stop();
+    await db.close();
+    log.info('stopped');
+    process.exit(0);
+  } catch (err) {
+    log.error({ err }, 'shutdown failed');
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
