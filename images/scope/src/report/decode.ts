@@ -82,6 +82,10 @@ export function decodeReport(body: Uint8Array, opts: DecodeOptions = {}): Report
     }
     return reportFromValue(parsed, 'json');
   }
+  const b0 = bytes[0]!;
+  if (!((b0 >= 0x80 && b0 <= 0x8f) || b0 === 0xde || b0 === 0xdf)) {
+    throw new DecodeError('not a Weave Scope report: the body is neither a msgpack map nor a JSON object');
+  }
   let value: MsgValue;
   try {
     value = decodeMsgpack(bytes);
