@@ -27,7 +27,7 @@ export function parseManifests(dir: string, files: readonly ManifestFile[]): Man
       if (doc.errors.length) {
         for (const e of doc.errors) {
           const pos = e.linePos?.[0];
-          problems.push({ file: pos ? `${file}:${pos.line}:${pos.col}` : file, object: `document ${index}`, path: '', message: `YAML: ${e.message.split('\n')[0]}` });
+          problems.push({ file: pos ? `${file}:${pos.line}:${pos.col}` : file, object: `document ${index}`, path: '', message: `YAML: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}` });
         }
         continue;
       }

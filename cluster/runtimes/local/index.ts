@@ -161,10 +161,12 @@ export class LocalRuntime implements Runtime {
     };
     const where = (r: ServiceRecord) => Object.values(r.urls)[0]?.replace(/^\w+:\/\//, '') ?? `pid ${r.pid}`;
 
+    const wanted = new Map(specs.map((s) => [s.name, s.hash]));
     const evaluate = (): boolean => {
       for (const [name, o] of open) {
         const r = records.get(name);
-        if (!r) continue;
+        // Until the daemon reports the new spec's instance, what it says is about the old one.
+        if (!r || r.hash !== wanted.get(name)) continue;
         const restarts = r.restarts - (baseline.get(name) ?? r.restarts);
         if (r.ready) {
           closeStep(name, true, `ready on ${where(r)}${restarts ? ` after ${restarts} restart${restarts === 1 ? '' : 's'}` : ''}`);

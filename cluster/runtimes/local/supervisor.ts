@@ -10,7 +10,7 @@ import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { isAlive, killGroup, readStat, signalTree, waitGone } from './procfs.ts';
+import { isAlive, killGroup, portHolder, readStat, signalTree, waitGone } from './procfs.ts';
 import type { ProbeSpec, ProcessSpec, ServiceRecord } from './types.ts';
 
 export interface SupervisorOptions {
@@ -202,8 +202,9 @@ export class Supervisor extends EventEmitter<{ change: [ServiceRecord] }> {
     let lastLive = 0;
     while (gen === this.generation && this.child) {
       if (readiness) {
-        const r = await probeOnce(readiness);
+        let r = await probeOnce(readiness);
         if (gen !== this.generation || !this.child) return;
+        if (r.ok && !this.record.ready) r = this.checkListener(readiness.port, r);
         if (r.ok) {
           failures = 0;
           if (!this.record.ready || this.record.state !== 'running') {
@@ -242,8 +243,22 @@ export class Supervisor extends EventEmitter<{ change: [ServiceRecord] }> {
     }
   }
 
+  /**
+   * A probe answered, but by whom? If another program took the port between allocation and our start, its
+   * answers must not make this service ready.
+   */
+  private checkListener(port: number, r: ProbeResult): ProbeResult {
+    const holder = portHolder(port);
+    const pid = this.record.pid;
+    if (!holder || pid === undefined || holder.pid === pid || readStat(holder.pid)?.pgid === pid) return r;
+    return { ok: false, detail: `port ${port} is answered by pid ${holder.pid} (${holder.command || 'unknown'}), not by this service` };
+  }
+
   /** Replaces the spec; restarts the process if it runs. */
   async update(spec: ProcessSpec): Promise<void> {
+    // Report the new generation at once, so nobody mistakes the old instance's readiness for the new one's.
+    Object.assign(this.record, { ready: false, hash: spec.hash });
+    this.changed();
     await this.stop();
     this.spec = spec;
     this.record.hash = spec.hash;
