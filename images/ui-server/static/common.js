@@ -21,7 +21,8 @@ window.saas = (() => {
   /** The message of a {"errors":[{"message"}]} body, or the fallback. */
   function errorMessage(body, fallback) {
     const first = body && Array.isArray(body.errors) ? body.errors[0] : null;
-    return first && typeof first.message === 'string' && first.message ? first.message : fallback;
+    const message = first && typeof first.message === 'string' && first.message ? first.message : fallback;
+    return message.charAt(0).toUpperCase() + message.slice(1);
   }
 
   /** Copies text: the Clipboard API where allowed, else a hidden textarea and execCommand. */
