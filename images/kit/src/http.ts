@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Logger } from './log.ts';
 import { errorBody, HttpError } from './errors.ts';
 
@@ -31,6 +31,10 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    // A URL the router cannot decode (e.g. a stray %zz) gets the house error body, not Fastify's own.
+    frameworkErrors: (err: FastifyError, _request, reply: FastifyReply) => {
+      reply.code(err.statusCode ?? 400).send(errorBody(err.code === 'FST_ERR_BAD_URL' ? `malformed URL: ${err.message}` : err.message));
+    },
     ...opts.fastify,
   });
   let accepting = true;
