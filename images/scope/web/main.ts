@@ -79,7 +79,6 @@ function colorFor(s: string): string {
 
 const cy: Core = cytoscape({
   container: $('graph'),
-  wheelSensitivity: 0.3,
   minZoom: 0.2,
   maxZoom: 3,
   style: [
@@ -305,7 +304,10 @@ function renderTable(nodes: NodeSummary[]): void {
       'tr',
       { className: n.id === state.selected ? 'selected' : '' },
       el('td', {}, el('div', { textContent: n.label }), el('div', { className: 'minor', textContent: n.labelMinor })),
-      ...[...metaCols.keys()].map((id) => el('td', { textContent: n.metadata.find((m) => m.id === id)?.value ?? '' })),
+      ...[...metaCols.keys()].map((id) => {
+        const m = n.metadata.find((x) => x.id === id);
+        return el('td', { textContent: m ? formatValue(m) : '' });
+      }),
       ...[...metricCols.entries()].map(([id, c]) => {
         const m = n.metrics.find((x) => x.id === id);
         return el('td', { className: 'num', textContent: m ? formatMetric(c.format, m.value) : '' });

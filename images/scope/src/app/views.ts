@@ -43,7 +43,8 @@ export class Views {
     for (const d of RENDERED) {
       rank++;
       const r = this.get(d.id);
-      if (d.id === 'pods' && r.nodes.size === 0) continue; // only where Kubernetes is reported
+      // pods only where Kubernetes is reported
+      if (d.id === 'pods' && Object.keys(this.store.report().topologies.Pod?.nodes ?? {}).length === 0) continue;
       out.push({ name: d.name, id: d.id, url: `/api/topology/${d.id}`, rank, stats: stats(r) });
     }
     return out;

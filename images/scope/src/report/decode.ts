@@ -43,11 +43,11 @@ export interface DecodeOptions {
   contentType?: string;
   /** the request's Content-Encoding; gzip is also recognised by its magic bytes */
   contentEncoding?: string;
-  /** largest inflated size accepted, bytes (default 128 MiB) */
+  /** largest inflated size accepted, bytes (default 64 MiB) */
   maxInflatedBytes?: number;
 }
 
-const DEFAULT_MAX_INFLATED = 128 * 1024 * 1024;
+const DEFAULT_MAX_INFLATED = 64 * 1024 * 1024;
 
 /** Reads a report body as a Weave Scope probe (or ours) sends it. Throws DecodeError on anything else. */
 export function decodeReport(body: Uint8Array, opts: DecodeOptions = {}): Report {
