@@ -30,8 +30,9 @@ interface CliState {
   updatedAt?: string;
 }
 
+/** .dev/state/ is shared with the runtimes (their pids, ports); the CLI keeps its own file there. */
 function stateFile(dir: string): string {
-  return path.join(dir, 'state');
+  return path.join(dir, 'state', 'cli.json');
 }
 
 export function readState(dir: string): CliState {
@@ -45,7 +46,7 @@ export function readState(dir: string): CliState {
 }
 
 export function writeState(dir: string, state: CliState): void {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(path.dirname(stateFile(dir)), { recursive: true });
   writeFileSync(stateFile(dir), `${JSON.stringify({ ...readState(dir), ...state, updatedAt: new Date().toISOString() }, null, 2)}\n`);
 }
 

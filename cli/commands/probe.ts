@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import type { ProbeStarter } from '../../cluster/smoke/flow.ts';
+import { createLogger } from '@saas/kit';
+import type { ProbeEvent } from '../../images/scope/src/probe/main.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../args.ts';
 import { openRuntime, pickRuntime, type Context } from '../context.ts';
 
@@ -21,12 +22,40 @@ export async function probe(ctx: Context, values: Record<string, unknown>, posit
     ctx.stderr.write(`dev probe: '${url}' is not an http(s) URL\n`);
     return EXIT_USAGE;
   }
-  const probeModule = '../../images/scope/src/probe/main.ts';
-  const { startProbe } = (await import(probeModule)) as { startProbe: ProbeStarter };
-  const handle = await startProbe({ url, token: String(values.token) });
-  ctx.renderer.print(`probe reporting this machine to ${url}. Ctrl-C stops.`);
+  const { startProbe } = await import('../../images/scope/src/probe/main.ts');
+  let lastFailure = '';
+  const handle = startProbe({
+    url,
+    token: String(values.token),
+    log: createLogger('scope-probe', 'silent'),
+    onEvent: (e) => {
+      const line = describe(e);
+      // A failing probe retries with backoff; say so once per kind of failure, not at every attempt.
+      const failure = e.type === 'handshake-failed' || e.type === 'publish-failed' ? `${e.type}:${e.reason}` : '';
+      if (failure && failure === lastFailure) return;
+      lastFailure = failure;
+      if (line) ctx.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+    },
+  });
+  ctx.renderer.print(`probe ${handle.probeID} reporting host ${handle.hostID} to ${url}. Ctrl-C stops.`);
   if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
   await handle.stop();
-  ctx.renderer.print('probe stopped.');
+  ctx.renderer.print(`probe stopped after ${handle.published} report(s).`);
   return EXIT_OK;
+}
+
+function describe(e: ProbeEvent): string | undefined {
+  switch (e.type) {
+    case 'handshake':
+      return `connected to app ${e.appID}${e.appVersion ? ` (version ${e.appVersion})` : ''}`;
+    case 'handshake-failed':
+    case 'publish-failed':
+      return `${e.type === 'handshake-failed' ? 'handshake' : 'report'} failed (${e.reason}${e.status ? ` ${e.status}` : ''}): ${e.message}; retrying in ${Math.round(e.retryInMs / 1000)} s`;
+    case 'published':
+      return e.count === 1 || e.count % 20 === 0 ? `${e.count} report(s) accepted` : undefined;
+    case 'stopped':
+      return e.error ? `probe stopped: ${e.error}` : undefined;
+    case 'scan':
+      return undefined;
+  }
 }

@@ -37,7 +37,7 @@ export function formatStatus(s: SystemStatus, now = Date.now()): string {
         x.message && !x.ready ? `${x.state} (${x.message})` : x.state,
         String(x.restarts),
         age(x.startedAt, now),
-        Object.values(x.urls ?? {})[0] ?? '-',
+        x.urls?.http ?? Object.values(x.urls ?? {})[0] ?? '-',
       ]),
     ]),
   );

@@ -1,15 +1,8 @@
 import { runSmoke } from '../../cluster/smoke/flow.ts';
-import type { Runtime } from '../../cluster/runtime.ts';
+import { tailLog } from '../../cluster/smoke/logs.ts';
 import { EXIT_FAILURE, EXIT_OK } from '../args.ts';
 import { openRuntime, pickRuntime, type Context } from '../context.ts';
 import { duration } from '../render/plain.ts';
-
-/** The last n lines of a service's log, as a diagnosis shows them. */
-export async function tailLog(runtime: Runtime, service: string, n: number): Promise<string[]> {
-  const lines: string[] = [];
-  await runtime.logs(service, (l) => lines.push(l), { tail: n, signal: AbortSignal.timeout(5_000) });
-  return lines.slice(-n);
-}
 
 export async function test(ctx: Context, values: Record<string, unknown>): Promise<number> {
   const name = pickRuntime(ctx, values.runtime);

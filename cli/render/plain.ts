@@ -23,7 +23,12 @@ export function formatLogLine(line: string): string {
     if (msg === undefined) return line;
     const time = typeof o.time === 'string' ? o.time.slice(11, 19) : typeof o.time === 'number' ? new Date(o.time).toISOString().slice(11, 19) : '';
     const level = typeof o.level === 'string' ? o.level : typeof o.level === 'number' ? pinoLevel(o.level) : '';
-    const err = o.err && typeof o.err === 'object' && typeof (o.err as { message?: unknown }).message === 'string' ? `: ${(o.err as { message: string }).message}` : '';
+    const err =
+      typeof o.err === 'string'
+        ? `: ${o.err}`
+        : o.err && typeof o.err === 'object' && typeof (o.err as { message?: unknown }).message === 'string'
+          ? `: ${(o.err as { message: string }).message}`
+          : '';
     const req = o.req && typeof o.req === 'object' ? (o.req as { method?: string; url?: string }) : undefined;
     const res = o.res && typeof o.res === 'object' ? (o.res as { statusCode?: number }) : undefined;
     const http = req?.method ? ` ${req.method} ${req.url ?? ''}` : res?.statusCode ? ` ${res.statusCode}` : '';
@@ -62,6 +67,7 @@ export class PlainRenderer implements Renderer {
   private readonly start: number;
   private readonly progress: boolean;
   private readonly titles = new Map<string, string>();
+  private readonly open = new Set<string>();
 
   constructor(options: RendererOptions) {
     this.out = options.out;
@@ -71,7 +77,9 @@ export class PlainRenderer implements Renderer {
   }
 
   event(e: EngineEvent): void {
-    const lines = renderEvent(e, this.start, this.titles, this.progress);
+    if (e.type === 'started') this.open.add(e.step);
+    if (e.type === 'done' || e.type === 'failed') this.open.delete(e.step);
+    const lines = renderEvent(e, this.start, this.titles, this.progress, this.open.size > 1);
     if (lines.length > 0) this.out.write(`${lines.join('\n')}\n`);
   }
 
@@ -82,8 +90,8 @@ export class PlainRenderer implements Renderer {
   async close(): Promise<void> {}
 }
 
-/** One event as lines; keeps step titles so done/failed lines can name their step. */
-export function renderEvent(e: EngineEvent, start: number, titles: Map<string, string>, progress = true): string[] {
+/** One event as lines; keeps step titles so done/failed (and, when asked, progress) lines can name their step. */
+export function renderEvent(e: EngineEvent, start: number, titles: Map<string, string>, progress = true, nameProgress = false): string[] {
   const t = elapsed(e.at, start);
   switch (e.type) {
     case 'started':
@@ -92,7 +100,9 @@ export function renderEvent(e: EngineEvent, start: number, titles: Map<string, s
     case 'progress': {
       if (!progress) return [];
       const pct = e.fraction !== undefined ? ` (${Math.round(e.fraction * 100)}%)` : '';
-      return [`${t}   · ${e.message}${pct}`];
+      // With several steps under way, a progress line says whose it is.
+      const whose = nameProgress ? `${titles.get(e.step) ?? e.step}: ` : '';
+      return [`${t}   · ${whose}${e.message}${pct}`];
     }
     case 'done': {
       const title = titles.get(e.step) ?? e.step;

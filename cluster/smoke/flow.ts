@@ -3,20 +3,16 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StepError, step, type Diagnosis, type EngineEvent, type EventSink } from '../events.ts';
 import type { Endpoints } from '../runtime.ts';
+import { createLogger } from '@saas/kit';
+import type { ProbeEvent, ProbeOptions } from '../../images/scope/src/probe/main.ts';
 import { CookieJar, Unexpected, describe, parseJson, request, type Answer } from './http.ts';
 
-/** A running probe, as images/scope/src/probe/main.ts's startProbe returns it. */
+/** A running probe, as images/scope/src/probe/main.ts's startProbe returns it (the part the flow uses). */
 export interface ProbeHandle {
   stop(): void | Promise<void>;
 }
 
-export interface ProbeStartOptions {
-  url: string;
-  token: string;
-  intervalMs?: number;
-}
-
-export type ProbeStarter = (options: ProbeStartOptions) => ProbeHandle | Promise<ProbeHandle>;
+export type ProbeStarter = (options: ProbeOptions) => ProbeHandle | Promise<ProbeHandle>;
 
 export interface SmokeOptions {
   endpoints: Endpoints;
@@ -66,10 +62,17 @@ interface Mail {
 const LOG_LINES = 20;
 const SESSION_COOKIE = '_weave_scope_session';
 
-async function defaultStartProbe(options: ProbeStartOptions): Promise<ProbeHandle> {
-  const probeModule = '../../images/scope/src/probe/main.ts';
-  const mod = (await import(probeModule)) as { startProbe: ProbeStarter };
-  return mod.startProbe(options);
+let probeModule: Promise<typeof import('../../images/scope/src/probe/main.ts')> | undefined;
+
+/** Starts loading the probe (it pulls in Docker and Kubernetes clients) while the first steps run. */
+function loadProbeModule() {
+  probeModule ??= import('../../images/scope/src/probe/main.ts');
+  return probeModule;
+}
+
+async function defaultStartProbe(options: ProbeOptions): Promise<ProbeHandle> {
+  const { startProbe } = await loadProbeModule();
+  return startProbe(options);
 }
 
 /**
@@ -86,6 +89,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
   const mail = endpoints.mail.replace(/\/$/, '');
   const jar = new CookieJar();
   const t0 = Date.now();
+  if (!options.startProbe) void loadProbeModule().catch(() => {}); // a failure shows in the probe step
 
   const steps: SmokeStepResult[] = [];
   const titles = new Map<string, string>();
@@ -166,6 +170,8 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
   };
 
   let probe: ProbeHandle | undefined;
+  let lastProbeEvent: ProbeEvent | undefined;
+  let published = 0;
   let organization: string | undefined;
   let failure: SmokeResult['failure'];
   try {
@@ -221,7 +227,20 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
     }, () => `organisation ${organization}`);
 
     await run('probe', 'start a probe', [], async () => {
-      probe = await (options.startProbe ?? defaultStartProbe)({ url: frontend, token, intervalMs: 500 });
+      probe = await (options.startProbe ?? defaultStartProbe)({
+        url: frontend,
+        token,
+        hostName: hostname,
+        intervalMs: 500,
+        // The org's app is provisioned on the first report (503 meanwhile): retry quickly, it is a short test.
+        backoff: { initialMs: 100, maxMs: 500, maxRetryAfterMs: 500 },
+        // The flow reports through events; the probe's own log would land on dev's stdout.
+        log: createLogger('scope-probe', 'silent'),
+        onEvent: (e) => {
+          lastProbeEvent = e;
+          if (e.type === 'published') published = e.count;
+        },
+      });
     }, () => `reporting to ${frontend} as ${hostname}`);
 
     await run('map', `the map shows ${hostname}`, ['app-mapper', 'frontend', 'users'], async (progress) => {
@@ -235,7 +254,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
         if (last.status === 200) {
           const nodes = hostNodes(last);
           if (nodes.some((n) => n.id.split(';')[0] === hostname || n.label === hostname)) return nodes.length;
-          const note = `map has ${nodes.length} host(s)`;
+          const note = `map has ${nodes.length} host(s); ${published} report(s) accepted`;
           if (note !== lastNote) progress((lastNote = note));
         } else if (last.status === 503 || last.status === 502 || last.status === 404) {
           const note = `${last.status}: the organisation's app is starting`;
@@ -247,7 +266,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
           throw new Unexpected(
             `${hostname} did not appear on the map within ${timeoutMs / 1000} s`,
             `a node for host ${hostname} in GET /api/app/${organization}/api/topology/hosts`,
-            describe(last),
+            `${describe(last)}\nthe probe: ${published} report(s) accepted; last event ${describeProbeEvent(lastProbeEvent)}`,
             'see whether reports arrive: dev logs app-mapper',
           );
         }
@@ -299,4 +318,17 @@ function hostNodes(answer: Answer): { id: string; label?: string }[] {
   const body = parseJson<{ nodes?: Record<string, { id?: string; label?: string }> }>(answer, 'the hosts topology');
   if (!body.nodes || typeof body.nodes !== 'object') throw new Unexpected('the hosts topology has no nodes', '{nodes: {id: summary}}', describe(answer));
   return Object.entries(body.nodes).map(([id, n]) => ({ id: n?.id ?? id, ...(typeof n?.label === 'string' ? { label: n.label } : {}) }));
+}
+
+function describeProbeEvent(e: ProbeEvent | undefined): string {
+  if (!e) return 'none';
+  switch (e.type) {
+    case 'handshake-failed':
+    case 'publish-failed':
+      return `${e.type} (${e.reason}${e.status ? ` ${e.status}` : ''}): ${e.message}`;
+    case 'stopped':
+      return `stopped${e.error ? `: ${e.error}` : ''}`;
+    default:
+      return e.type;
+  }
 }
