@@ -10,7 +10,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { StepError, step, type EventSink } from '../events.ts';
 import { resolveBaseImage, type BaseImage } from './base.ts';
-import { bundleService } from './bundle.ts';
+import { bundleBrowser, bundleService } from './bundle.ts';
 import { makeBuildContext } from './context.ts';
 import { followJsonStream, isNotFound, requireDocker, connectDocker, type Docker } from './docker.ts';
 import { IMAGE_REPO_PREFIX, LABEL_PREFIX, PROJECT_ROOT, stateDir } from './paths.ts';
@@ -229,6 +229,22 @@ async function buildOne(
     });
   }
   for (const w of bundle.warnings) progress(`warning: ${w}`);
+  const generated: { path: string; data: Buffer }[] = [];
+  const inputs = [...bundle.inputs];
+  for (const wb of spec.webBundles ?? []) {
+    progress(`bundling ${wb.entry} for the browser`);
+    try {
+      const web = await bundleBrowser(root, wb.entry);
+      generated.push({ path: wb.out, data: web.code });
+      inputs.push(...web.inputs.filter((p) => !inputs.includes(p)));
+    } catch (err) {
+      const messages = (err as { errors?: { text: string }[] }).errors;
+      throw new StepError({
+        summary: `image ${spec.name}: bundling ${wb.entry} failed`,
+        logs: [{ source: `esbuild ${wb.entry}`, lines: messages?.map((m) => m.text) ?? [(err as Error).message] }],
+      });
+    }
+  }
   const context = makeBuildContext({
     root,
     dockerfile: readFileSync(dockerfile),
@@ -236,6 +252,7 @@ async function buildOne(
     healthcheck: readFileSync(HEALTHCHECK_SCRIPT),
     bundle: bundle.code,
     assets: bundle.assets,
+    generated,
   });
   const inputsHash = createHash('sha256').update(context.hash).update(base.id).digest('hex').slice(0, 16);
   const tag = `${IMAGE_REPO_PREFIX}/${spec.name}:${inputsHash}`;
@@ -254,9 +271,9 @@ async function buildOne(
     await pruneOld(docker, spec.name, tag).catch(() => undefined);
   }
   const record: Fingerprint = {
-    fingerprint: fingerprintOf(root, spec, base, bundle.inputs, bundle.assets, listFiles(root, bundle.assets) ?? []),
+    fingerprint: fingerprintOf(root, spec, base, inputs, bundle.assets, listFiles(root, bundle.assets) ?? []),
     tag,
-    inputs: bundle.inputs,
+    inputs,
     assets: bundle.assets,
   };
   await mkdir(stateDir(root), { recursive: true });

@@ -152,3 +152,25 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
   return { code: Buffer.from(out.contents), inputs, assets: [...assets].sort(), warnings };
 }
 
+
+/** A browser script as one minified IIFE (what the Scope app's map page loads as static/app.js). */
+export async function bundleBrowser(root: string, entry: string): Promise<{ code: Buffer; inputs: string[] }> {
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [resolve(root, entry)],
+    bundle: true,
+    format: 'iife',
+    target: 'es2020',
+    minify: true,
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    outfile: resolve(root, '.dev/images/out/web.js'),
+  });
+  const out = result.outputFiles.find((f) => f.path.endsWith('.js'));
+  if (!out) throw new Error(`esbuild produced no bundle for ${entry}`);
+  const inputs = Object.keys(result.metafile.inputs)
+    .filter((p) => !p.includes(':'))
+    .map((p) => toPosix(relative(root, resolve(root, p))));
+  return { code: Buffer.from(out.contents), inputs };
+}

@@ -57,6 +57,8 @@ export interface ContextInput {
   bundle: Buffer;
   /** Project-relative assets (files or folders). */
   assets: string[];
+  /** Files made at build time (browser bundles), at project-relative paths. */
+  generated?: { path: string; data: Buffer }[];
   root: string;
 }
 
@@ -105,7 +107,8 @@ export function makeBuildContext(input: ContextInput): BuildContext {
     }
     entries.push({ path: inContext, type: 'file', data: readFileSync(join(input.root, file)) });
   }
-  const all = withParentDirs(entries);
+  for (const g of input.generated ?? []) entries.push({ path: `assets/${g.path}`, type: 'file', data: g.data });
+  const all = withParentDirs(entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
   const tar = createTar(all);
   return {
     tar,

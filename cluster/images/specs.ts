@@ -11,6 +11,13 @@ export interface ImageSpec {
   dockerignore?: string;
   /** Project-relative files or folders the code reaches in ways the bundler's scan cannot see. */
   extraAssets?: string[];
+  /** Browser scripts bundled at build time (one IIFE each) and shipped at `out`, project-relative. */
+  webBundles?: WebBundle[];
+}
+
+export interface WebBundle {
+  entry: string;
+  out: string;
 }
 
 /** Every image the system is made of: one folder under images/ each. */
@@ -20,6 +27,16 @@ export type ImageName = (typeof IMAGE_NAMES)[number];
 /** maildev serves its web UI with express.static(path.join(__dirname, '../app')). */
 const EXTRA_ASSETS: Partial<Record<string, string[]>> = {
   mailcatcher: ['node_modules/maildev/app'],
+  // The map page's files, read from images/scope/web (path.resolve of the module's folder, no URL to scan).
+  scope: ['images/scope/web/index.html', 'images/scope/web/style.css'],
+};
+
+/**
+ * The Scope app bundles its map page (web/main.ts + cytoscape) with the esbuild binary on first request when
+ * run from source; an image has neither esbuild nor cytoscape, so the page ships prebuilt as web/app.js.
+ */
+const WEB_BUNDLES: Partial<Record<string, WebBundle[]>> = {
+  scope: [{ entry: 'images/scope/web/main.ts', out: 'images/scope/web/app.js' }],
 };
 
 export function imageSpec(name: string, root = PROJECT_ROOT): ImageSpec {
@@ -30,6 +47,7 @@ export function imageSpec(name: string, root = PROJECT_ROOT): ImageSpec {
     dockerfile: join(dir, 'Dockerfile'),
     dockerignore: join(dir, '.dockerignore'),
     extraAssets: EXTRA_ASSETS[name] ?? [],
+    webBundles: WEB_BUNDLES[name] ?? [],
   };
 }
 
