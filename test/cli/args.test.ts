@@ -1,32 +1,15 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dev as run, type Run } from './helpers/dev.ts';
 import { parse, suggest } from '../../cli/args.ts';
 
-const bin = fileURLToPath(new URL('../../cli/bin/dev.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real `dev` binary, as a user would, with its state in a temporary folder. */
-async function dev(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** The real `dev` binary, with its state in a temporary folder. */
+async function dev(args: string[]): Promise<Run> {
   const devDir = await mkdtemp(path.join(os.tmpdir(), 'dev-cli-'));
   try {
-    return await new Promise<Run>((resolve, reject) => {
-      const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, DEV_DIR: devDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d));
-      child.stderr.on('data', (d: Buffer) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    return await run(args, { DEV_DIR: devDir });
   } finally {
     await rm(devDir, { recursive: true, force: true });
   }
