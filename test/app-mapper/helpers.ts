@@ -39,7 +39,7 @@ export async function startUsers(databaseUrl: string, smtpUrl: string): Promise<
     SESSION_SECRET: randomBytes(24).toString('hex'),
     MAIL_RETRY_SECONDS: '1',
   });
-  const service = await createUsersService({ config, log: pino({ level: 'silent' }) });
+  const service = await createUsersService({ config, log: pino({ level: process.env.USERS_LOG_LEVEL ?? 'silent' }) });
   await service.app.listen({ port: 0, host: '127.0.0.1' });
   const address = service.app.server.address();
   if (!address || typeof address === 'string') throw new Error('users has no address');
