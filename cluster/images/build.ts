@@ -68,9 +68,9 @@ function readOptional(path: string | undefined): Buffer {
 function fingerprintOf(root: string, spec: ImageSpec, base: BaseImage, inputs: string[], assets: string[], assetFiles: string[]): string {
   const h = createHash('sha256');
   h.update(`base ${base.id}\n`);
-  h.update(readOptional(spec.dockerfile));
+  h.update(readOptional(abs(root, spec.dockerfile)));
   h.update('\0');
-  h.update(readOptional(spec.dockerignore));
+  h.update(readOptional(spec.dockerignore && abs(root, spec.dockerignore)));
   h.update('\0');
   h.update(readFileSync(HEALTHCHECK_SCRIPT));
   h.update(`\0assets ${assets.join(',')}\n`);
@@ -248,7 +248,7 @@ async function buildOne(
   const context = makeBuildContext({
     root,
     dockerfile: readFileSync(dockerfile),
-    dockerignore: readOptional(spec.dockerignore).toString(),
+    dockerignore: readOptional(spec.dockerignore && abs(root, spec.dockerignore)).toString(),
     healthcheck: readFileSync(HEALTHCHECK_SCRIPT),
     bundle: bundle.code,
     assets: bundle.assets,

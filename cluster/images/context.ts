@@ -64,7 +64,7 @@ export interface ContextInput {
 
 export interface BuildContext {
   tar: Buffer;
-  /** Every path in the context, for tests and diagnostics. */
+  /** Every file in the context (folders left out), for tests and diagnostics. */
   paths: string[];
   /** Paths left out because they looked like secrets or matched .dockerignore. */
   excluded: string[];
@@ -112,7 +112,7 @@ export function makeBuildContext(input: ContextInput): BuildContext {
   const tar = createTar(all);
   return {
     tar,
-    paths: all.map((e) => e.path),
+    paths: all.filter((e) => e.type === 'file').map((e) => e.path),
     excluded,
     hash: createHash('sha256').update(tar).digest('hex'),
   };

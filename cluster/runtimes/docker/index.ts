@@ -29,7 +29,7 @@ import { connectDocker, dockerSocketGroup, dockerSocketPath, isNotFound, require
 import { projectHash } from '../../images/paths.ts';
 import { imageSpec } from '../../images/specs.ts';
 import { configHash, DATA_MOUNT, DOCKER_SOCKET_IN_CONTAINER, LABELS, planAll, type ContainerPlan, type PlanContext, type PublishedUrl, type ReadinessCheck } from './plan.ts';
-import { freeLoopbackPort, portIsFree, probe } from './probe.ts';
+import { execTcpProbe, freeLoopbackPort, portIsFree, probe, type ProbeResult } from './probe.ts';
 
 export { planAll, planDeployment, rewriteForNetwork, LABELS } from './plan.ts';
 
@@ -62,8 +62,14 @@ export class DockerRuntime implements Runtime {
   readonly prefix: string;
   private readonly stateFile: string;
   private docker: Docker | undefined;
+  private readonly injected: Docker | undefined;
 
-  constructor(private readonly options: RuntimeOptions) {
+  /** docker: a client to use instead of DOCKER_HOST / the default socket (tests). */
+  constructor(
+    private readonly options: RuntimeOptions,
+    docker?: Docker,
+  ) {
+    this.injected = docker;
     this.projectDir = path.resolve(options.projectDir);
     this.devDir = path.resolve(options.devDir ?? path.join(this.projectDir, '.dev'));
     this.projectId = projectHash(`${this.projectDir}\0${this.devDir}`);
@@ -76,7 +82,7 @@ export class DockerRuntime implements Runtime {
   }
 
   private async client(): Promise<Docker> {
-    this.docker ??= await requireDocker(connectDocker());
+    this.docker ??= await requireDocker(this.injected ?? connectDocker());
     return this.docker;
   }
 
@@ -293,9 +299,7 @@ export class DockerRuntime implements Runtime {
       const firstUrl = Object.values(urls)[0];
       if (info.State.Running && !info.State.Restarting) {
         if (!plan.readiness) return firstUrl;
-        const hostPort = hostPortOf(info, plan.readiness.containerPort);
-        if (hostPort === undefined) throw new StepError({ summary: `${plan.deployment}: port ${plan.readiness.containerPort} is not published` });
-        const r = await probe(plan.readiness, hostPort);
+        const r = await check(docker, info, plan.readiness);
         if (r.ok) return firstUrl;
         say(`waiting for ${describe(plan.readiness)} (${r.detail})`);
       } else {
@@ -398,8 +402,7 @@ export class DockerRuntime implements Runtime {
         let ready = running;
         let message: string | undefined;
         if (running && readiness) {
-          const hostPort = hostPortOf(info, readiness.containerPort);
-          const r = hostPort === undefined ? { ok: false, detail: 'not published' } : await probe(readiness, hostPort);
+          const r = await check(docker, info, readiness);
           ready = r.ok;
           if (!r.ok) message = `${describe(readiness)}: ${r.detail}`;
         }
@@ -479,6 +482,14 @@ export class DockerRuntime implements Runtime {
     const docker = await this.client();
     await docker.getContainer(await this.containerFor(docker, service)).restart({ t: 10 });
   }
+}
+
+/** HTTP checks go through the published port, as a browser would; TCP checks run inside the container. */
+async function check(docker: Docker, info: ContainerInfo, readiness: ReadinessCheck): Promise<ProbeResult> {
+  if (readiness.type === 'tcp') return execTcpProbe(docker, info.Id, readiness);
+  const hostPort = hostPortOf(info, readiness.containerPort);
+  if (hostPort === undefined) return { ok: false, detail: `port ${readiness.containerPort} is not published` };
+  return probe(readiness, hostPort);
 }
 
 function parseJson<T>(raw: string | undefined): T | undefined {
