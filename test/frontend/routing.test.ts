@@ -1,6 +1,7 @@
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { readFile } from 'node:fs/promises';
 import WebSocket from 'ws';
 import { createLogger } from '@saas/kit';
 import { freePort } from '@saas/kit/testing';
@@ -260,6 +261,29 @@ test('a probe report of several MiB passes through byte for byte, with its heade
   t.is(seen.headers['x-scope-probe-id'], 'probe-7');
 });
 
+test('a report exactly as Weave Scope 1.13.2 sent it passes with the probe\'s headers, byte for byte', async (t) => {
+  const dir = new URL('../../fixtures/weave-scope-1.13.2/', import.meta.url);
+  const report = await readFile(new URL('report-1.msgpack.gz', dir));
+  const captured = JSON.parse(await readFile(new URL('headers.json', dir), 'utf8')) as Record<string, string>;
+  const headers: Record<string, string | number> = { ...captured, 'content-length': report.length };
+  delete headers.host;
+  const res = await rawRequest(rig.url, { method: 'POST', path: '/api/report', headers, body: report });
+  t.is(res.status, 200, res.text);
+  const seen = res.json<SeenRequest>();
+  t.is(seen.upstream, 'app-mapper');
+  t.is(seen.bodySha256, sha256(report));
+  for (const name of ['authorization', 'content-encoding', 'content-type', 'x-scope-probe-id', 'x-scope-probe-version', 'user-agent']) {
+    t.is(seen.headers[name], captured[name], name);
+  }
+});
+
+test('a body without Content-Type is passed on untouched', async (t) => {
+  const body = Buffer.from('plain bytes');
+  const res = await rawRequest(rig.url, { method: 'POST', path: '/api/report', headers: { 'content-length': body.length }, body });
+  t.is(res.status, 200, res.text);
+  t.is(res.json<SeenRequest>().bodySha256, sha256(body));
+});
+
 test('a chunked report under the limit passes too', async (t) => {
   const res = await rawRequest(rig.url, { method: 'POST', path: '/api/report', headers: { 'content-type': 'application/json' }, body: byteStream(3 * MiB) });
   t.is(res.status, 200, res.text);
@@ -323,4 +347,11 @@ test('an upstream that is down → 502 naming it; /readyz stays ready', async (t
   }
   const ready = await rawRequest(down.url, { path: '/readyz' });
   t.is(ready.status, 200);
+
+  // A websocket is accepted before the upstream is dialled; when that fails it is closed, not left hanging.
+  const ws = new WebSocket(`${down.url.replace('http', 'ws')}/api/app/happycat42/api/topology/hosts/ws`);
+  ws.on('error', () => undefined);
+  const code = await new Promise<number>((resolve) => ws.on('close', (c) => resolve(c)));
+  t.true(code >= 1000, `closed with ${code}`);
+  t.not(code, 1000, 'not a normal closure');
 });
