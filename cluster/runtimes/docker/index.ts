@@ -27,7 +27,7 @@ import type {
 import { buildImages, type BuiltImage } from '../../images/build.ts';
 import { connectDocker, dockerSocketGroup, dockerSocketPath, isNotFound, requireDocker, type Docker } from '../../images/docker.ts';
 import { projectHash } from '../../images/paths.ts';
-import { imageSpec } from '../../images/specs.ts';
+import { imageSpec, type ImageSpec } from '../../images/specs.ts';
 import { configHash, DATA_MOUNT, DOCKER_SOCKET_IN_CONTAINER, LABELS, planAll, type ContainerPlan, type PlanContext, type PublishedUrl, type ReadinessCheck } from './plan.ts';
 import { execTcpProbe, freeLoopbackPort, portIsFree, probe, type ProbeResult } from './probe.ts';
 
@@ -64,10 +64,14 @@ export class DockerRuntime implements Runtime {
   private docker: Docker | undefined;
   private readonly injected: Docker | undefined;
 
-  /** docker: a client to use instead of DOCKER_HOST / the default socket (tests). */
+  /**
+   * docker: a client to use instead of DOCKER_HOST / the default socket (tests).
+   * specs: images built from elsewhere than images/<name> (tests).
+   */
   constructor(
     private readonly options: RuntimeOptions,
     docker?: Docker,
+    private readonly specs: Partial<Record<string, ImageSpec>> = {},
   ) {
     this.injected = docker;
     this.projectDir = path.resolve(options.projectDir);
@@ -148,7 +152,7 @@ export class DockerRuntime implements Runtime {
 
     const needed = new Set(plans.map((p) => p.runs));
     if (plans.some((p) => p.provisioner)) needed.add(SCOPE_IMAGE);
-    const images = await buildImages({ emit, docker, root: this.projectDir, images: [...needed].map((n) => imageSpec(n, this.projectDir)) });
+    const images = await buildImages({ emit, docker, root: this.projectDir, images: [...needed].map((n) => this.specs[n] ?? imageSpec(n, this.projectDir)) });
 
     await step(emit, 'cluster/network', 'cluster', `docker network ${this.network}`, () => this.ensureNetwork(docker), (r) => r);
     await mkdir(path.dirname(this.stateFile), { recursive: true });

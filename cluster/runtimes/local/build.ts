@@ -64,7 +64,7 @@ function fingerprint(files: readonly string[]): string {
 }
 
 /** Bare imports become external absolute paths (except our workspace packages, which are bundled). */
-const externalPackages = (projectDir: string): Plugin => ({
+const externalPackages = (): Plugin => ({
   name: 'external-packages',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, async (args) => {
@@ -73,7 +73,7 @@ const externalPackages = (projectDir: string): Plugin => ({
       if (args.path.startsWith('@saas/')) return undefined;
       const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'inner' });
       if (r.errors.length) return { errors: r.errors };
-      if (!r.path.startsWith(path.join(projectDir, 'node_modules'))) return undefined;
+      if (!r.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
       return { path: r.path, external: true };
     });
   },
@@ -102,31 +102,39 @@ export function entryOf(projectDir: string, image: string): string {
 }
 
 export async function buildImage(projectDir: string, buildDir: string, image: string, mode: ExecMode = execMode()): Promise<Built> {
-  const t0 = Date.now();
   const entry = entryOf(projectDir, image);
   if (!existsSync(entry)) throw new Error(`images/${image}/src/main.ts does not exist`);
-  const imageDir = path.join(projectDir, 'images', image);
+  const watch = mode === 'tsx' ? [path.join(projectDir, 'images', image), path.join(projectDir, 'images', 'kit', 'src')] : [path.join(projectDir, 'images', image)];
+  return buildEntry(projectDir, buildDir, image, entry, watch, mode);
+}
+
+/**
+ * Bundles entry to <buildDir>/<name>.mjs unless nothing changed since the last build: neither an input esbuild
+ * read nor any file under the watched folders (files read at run time, e.g. static pages).
+ */
+export async function buildEntry(projectDir: string, buildDir: string, name: string, entry: string, watch: readonly string[], mode: ExecMode = execMode()): Promise<Built> {
+  const t0 = Date.now();
+  const watched = () => watch.flatMap((d) => walk(d));
 
   if (mode === 'tsx') {
-    const files = [...walk(imageDir), ...walk(path.join(projectDir, 'images', 'kit', 'src'))];
     return {
-      image,
+      image: name,
       command: process.execPath,
-      args: ['--import', 'tsx', entry],
-      hash: createHash('sha256').update(`tsx\0${fingerprint(files)}`).digest('hex').slice(0, 16),
+      args: ['--import', import.meta.resolve('tsx'), entry],
+      hash: createHash('sha256').update(`tsx\0${entry}\0${fingerprint(watched())}`).digest('hex').slice(0, 16),
       rebuilt: false,
       ms: Date.now() - t0,
     };
   }
 
-  const outfile = path.join(buildDir, `${image}.mjs`);
-  const metaFile = path.join(buildDir, `${image}.build.json`);
+  const outfile = path.join(buildDir, `${name}.mjs`);
+  const metaFile = path.join(buildDir, `${name}.build.json`);
   const command = process.execPath;
   const args = [outfile];
   const meta = readJson<BuildMeta>(metaFile);
   if (meta && existsSync(outfile)) {
-    const now = fingerprint([...meta.inputs, ...walk(imageDir)]);
-    if (now === meta.fingerprint) return { image, command, args, hash: meta.hash, rebuilt: false, ms: Date.now() - t0 };
+    const now = fingerprint([...meta.inputs, ...watched()]);
+    if (now === meta.fingerprint) return { image: name, command, args, hash: meta.hash, rebuilt: false, ms: Date.now() - t0 };
   }
 
   const result = await build({
@@ -141,16 +149,16 @@ export async function buildImage(projectDir: string, buildDir: string, image: st
     metafile: true,
     logLevel: 'silent',
     legalComments: 'none',
-    plugins: [externalPackages(projectDir), sourceImportMeta(projectDir)],
+    plugins: [externalPackages(), sourceImportMeta(projectDir)],
   });
   const out = result.outputFiles.find((f) => f.path === outfile) ?? result.outputFiles[0];
-  if (!out) throw new Error(`esbuild produced no output for images/${image}`);
+  if (!out) throw new Error(`esbuild produced no output for ${path.relative(projectDir, entry)}`);
   const inputs = Object.keys(result.metafile.inputs).map((p) => path.resolve(projectDir, p));
   const hash = createHash('sha256').update(out.contents).digest('hex').slice(0, 16);
   mkdirSync(buildDir, { recursive: true });
   const tmp = `${outfile}.${process.pid}.tmp`;
   writeFileSync(tmp, out.contents);
   renameSync(tmp, outfile);
-  writeJsonAtomic(metaFile, { hash, fingerprint: fingerprint([...inputs, ...walk(imageDir)]), inputs } satisfies BuildMeta);
-  return { image, command, args, hash, rebuilt: true, ms: Date.now() - t0 };
+  writeJsonAtomic(metaFile, { hash, fingerprint: fingerprint([...inputs, ...watched()]), inputs } satisfies BuildMeta);
+  return { image: name, command, args, hash, rebuilt: true, ms: Date.now() - t0 };
 }

@@ -1,0 +1,103 @@
+/**
+ * The local runtime's figures: first `up` on an empty dev folder (bundles, PGlite initdb), cold `up` (no
+ * supervisor running, data and bundles kept) to all ready, warm `up` with nothing changed, and the whole
+ * system's memory (the sum of the service processes' RSS from /proc). Also cold `up` with the services run
+ * through tsx instead of esbuild bundles, the choice the runtime makes by default.
+ *
+ *   node --import tsx bench/local-up.ts [--runs 3]
+ *
+ * Goals: cold ≤ 3 s, warm ≤ 1 s, RSS ≤ 400 MB. It uses a temporary dev folder and a free frontend port, so a
+ * running `dev up` in this checkout is not disturbed. Numbers depend on the machine's load: the load average is
+ * printed with them.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort } from '@saas/kit/testing';
+import type { EngineEvent } from '../cluster/events.ts';
+import { loadManifests } from '../cluster/manifests/load.ts';
+import { createRuntime } from '../cluster/runtimes/index.ts';
+import { readJson } from '../cluster/runtimes/local/fsutil.ts';
+import type { LocalState } from '../cluster/runtimes/local/types.ts';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
+const runs = Math.max(1, Number(values.runs));
+const projectDir = path.resolve(import.meta.dirname, '..');
+const devDir = mkdtempSync(path.join(tmpdir(), 'bench-local-'));
+const runtime = createRuntime('local', { projectDir, devDir, frontendPort: await freePort() });
+const manifests = await loadManifests(path.join(projectDir, 'manifests/local'));
+
+const quiet = (e: EngineEvent) => {
+  if (e.type === 'failed') process.stderr.write(`failed ${e.step}: ${e.diagnosis.summary}\n`);
+};
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+const up = () => runtime.up({ manifests, emit: quiet, timeoutMs: 300_000 });
+const down = (wipe = false) => runtime.down({ emit: quiet, wipe });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (x: number) => `${Math.round(x)} ms`;
+
+function rssKb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const results: Record<string, unknown> = { load: loadavg().map((x) => Number(x.toFixed(2))) };
+try {
+  results.firstUpMs = Math.round(await timed(up));
+
+  const cold: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    await down();
+    cold.push(await timed(up));
+  }
+  results.coldUpMs = cold.map(Math.round);
+
+  const warm: number[] = [];
+  for (let i = 0; i < Math.max(runs, 5); i++) warm.push(await timed(up));
+  results.warmUpMs = warm.map(Math.round);
+
+  await new Promise((r) => setTimeout(r, 3000)); // let start-up garbage settle
+  const state = readJson<LocalState>(path.join(devDir, 'state/local.json'))!;
+  const perService = Object.fromEntries(Object.values(state.services).map((s) => [s.name, Math.round(rssKb(s.pid!) / 1024)]));
+  const totalMb = Object.values(perService).reduce((a, b) => a + b, 0);
+  results.rssMb = { total: totalMb, perService, supervisorDaemon: Math.round(rssKb(state.daemon!.pid) / 1024) };
+
+  process.env.DEV_LOCAL_EXEC = 'tsx';
+  const tsx: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    await down();
+    tsx.push(await timed(up));
+  }
+  delete process.env.DEV_LOCAL_EXEC;
+  results.coldUpTsxMs = tsx.map(Math.round);
+
+  const c = median(cold);
+  const w = median(warm);
+  const t = median(tsx);
+  process.stdout.write(
+    [
+      `local runtime (load average ${(results.load as number[]).join(' ')})`,
+      `  first up (empty .dev: bundles, PGlite initdb)  ${ms(results.firstUpMs as number)}`,
+      `  cold up to all ready (median of ${runs})           ${ms(c)}   goal ≤ 3000 ms ${c <= 3000 ? 'met' : 'MISSED'}`,
+      `  warm up, nothing changed (median of ${warm.length})     ${ms(w)}   goal ≤ 1000 ms ${w <= 1000 ? 'met' : 'MISSED'}`,
+      `  whole-system RSS (7 service processes)         ${totalMb} MB   goal ≤ 400 MB ${totalMb <= 400 ? 'met' : 'MISSED'}`,
+      `    ${Object.entries(perService).map(([k, v]) => `${k} ${v}`).join(', ')}; the supervisor daemon ${(results.rssMb as { supervisorDaemon: number }).supervisorDaemon} MB`,
+      `  cold up with services run through tsx (median) ${ms(t)}   (bundles are ${t > c ? 'faster' : 'not faster'}: ${ms(t - c)} difference)`,
+      '',
+      JSON.stringify(results),
+      '',
+    ].join('\n'),
+  );
+} finally {
+  await down(true).catch(() => undefined);
+  rmSync(devDir, { recursive: true, force: true });
+}
