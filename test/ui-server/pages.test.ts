@@ -66,6 +66,12 @@ test('values from the query string are escaped in the page', async (t) => {
   t.regex(home.text, /value="&quot;&gt;&lt;script&gt;/);
 });
 
+test('an error handed back to the sign-up page (a sign-up posted without JS) is shown, escaped', async (t) => {
+  const page = await get(`/?email=x&error=${encodeURIComponent('email is not valid <b>')}`);
+  t.regex(page.text, /<p id="signup-error" class="error" role="alert" >email is not valid &lt;b&gt;<\/p>/);
+  t.regex((await get('/')).text, /<p id="signup-error" class="error" role="alert" hidden><\/p>/);
+});
+
 test('a session notice shows on the sign-up page; an unknown one shows nothing', async (t) => {
   t.regex((await get('/?session=expired')).text, /Your session has ended/);
   t.notRegex((await get('/?session=%3Cb%3E')).text, /class="notice"/);

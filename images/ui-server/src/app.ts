@@ -45,7 +45,15 @@ export function buildUiServer(opts: UiServerOptions): HttpServer {
 
   app.get('/', async (request, reply) => {
     const session = one(request.query, 'session');
-    return page(reply, signupPage(assetUrl, { email: one(request.query, 'email'), notice: session ? SESSION_NOTICES[session] : undefined }));
+    // `error` lets a sign-up posted without JS come back here with what was wrong.
+    return page(
+      reply,
+      signupPage(assetUrl, {
+        email: one(request.query, 'email'),
+        notice: session ? SESSION_NOTICES[session] : undefined,
+        error: one(request.query, 'error', 300),
+      }),
+    );
   });
   app.get('/signup/done', async (request, reply) => page(reply, signupDonePage(assetUrl, { email: one(request.query, 'email') })));
   app.get('/login', async (_request, reply) => page(reply, loginPage(assetUrl)));

@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from './html.ts';
+import { html, SafeHtml } from './html.ts';
 
 /** Turns an asset's name into its versioned URL, e.g. app.css → /static/app.css?v=1a2b3c4d5e6f. */
 export type AssetUrl = (name: string) => string;
@@ -36,7 +36,7 @@ ${scripts.map((s) => html`<script src="${asset(s)}" defer></script>\n`)}
 `.value;
 }
 
-export function signupPage(asset: AssetUrl, opts: { email?: string; notice?: string }): string {
+export function signupPage(asset: AssetUrl, opts: { email?: string; notice?: string; error?: string }): string {
   return layout(asset, {
     title: 'Sign up',
     page: 'signup',
@@ -52,7 +52,7 @@ export function signupPage(asset: AssetUrl, opts: { email?: string; notice?: str
   <form id="signup-form" method="post" action="/api/users/signup" novalidate>
     <label for="email">Email address</label>
     <input id="email" name="email" type="email" autocomplete="email" required placeholder="you@example.com" value="${opts.email ?? ''}">
-    <p id="signup-error" class="error" role="alert" hidden></p>
+    <p id="signup-error" class="error" role="alert" ${opts.error ? '' : new SafeHtml('hidden')}>${opts.error ?? ''}</p>
     <button id="signup-submit" type="submit" class="primary">Sign up</button>
   </form>
   <ol class="steps">
