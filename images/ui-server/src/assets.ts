@@ -20,14 +20,13 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * Where the static files are: beside src/ when run from source (images/ui-server/static), or beside the
- * bundle when built into an image (static/ next to main.js).
+ * images/ui-server/static. A bundled image keeps it at the same place relative to the bundle, and the
+ * bundler (cluster/images/bundle.ts) finds it through this very `new URL(…, import.meta.url)`.
  */
 export function defaultStaticDir(): string {
-  const candidates = [new URL('../static/', import.meta.url), new URL('./static/', import.meta.url)].map((u) => fileURLToPath(u));
-  const found = candidates.find((dir) => existsSync(join(dir, 'app.css')));
-  if (!found) throw new Error(`ui-server: no static assets found (looked in ${candidates.join(', ')})`);
-  return found;
+  const dir = fileURLToPath(new URL('../static/', import.meta.url));
+  if (!existsSync(join(dir, 'app.css'))) throw new Error(`ui-server: no static assets in ${dir}`);
+  return dir;
 }
 
 /** Reads every file of the static directory once, at start: they are few and small. */
