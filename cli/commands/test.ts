@@ -7,12 +7,16 @@ import { duration } from '../render/plain.ts';
 export async function test(ctx: Context, values: Record<string, unknown>): Promise<number> {
   const name = pickRuntime(ctx, values.runtime);
   const runtime = await openRuntime(ctx, name);
-  const endpoints = await runtime.endpoints();
+  const s = await runtime.status();
+  const endpoints = s.endpoints;
   if (!endpoints) {
     const message = `nothing is running (runtime ${name}); start it first: dev up${name === 'local' ? '' : ` --runtime ${name}`}`;
     if (values.json) ctx.renderer.print(JSON.stringify({ ok: false, runtime: name, error: message }, null, 2));
     ctx.stderr.write(`dev test: ${message}\n`);
     return EXIT_FAILURE;
+  }
+  for (const svc of s.services.filter((x) => !x.ready)) {
+    ctx.renderer.event({ type: 'notice', level: 'warn', message: `${svc.name} is not ready (${svc.state}${svc.message ? `: ${svc.message}` : ''}); the flow may fail where it needs it`, at: Date.now() });
   }
   const result = await runSmoke({
     endpoints,
