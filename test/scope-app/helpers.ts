@@ -30,7 +30,7 @@ export async function startApp(opts: Partial<ScopeAppOptions> = {}): Promise<Run
 export async function postReport(url: string, body: Buffer, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${url}/api/report`, {
     method: 'POST',
-    body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+    body: Uint8Array.from(body),
     headers: { 'X-Scope-Probe-ID': 'test-probe', ...headers },
   });
 }

@@ -36,7 +36,7 @@ test('decodes the full report of an unmodified Weave Scope 1.13.2 probe', (t) =>
   t.is(host.latest.host_name!.value, 'vm');
   t.is(host.latest.os!.value, 'linux');
   t.is(host.latest.host_scope_version!.value, '1.13.2');
-  t.is(host.latest.control_probe_id!.value, headers['x-scope-probe-id']);
+  t.is(host.latest.control_probe_id!.value, headers['x-scope-probe-id']!);
   t.deepEqual(host.sets.local_networks, ['127.0.0.1/8', '192.0.2.2/24']);
   t.true(host.latest.host_name!.timestamp > captureStart && host.latest.host_name!.timestamp < captureEnd);
   t.is(new Date(host.latest.host_name!.timestamp).toISOString(), '2026-11-21T20:41:07.497Z');

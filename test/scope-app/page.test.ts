@@ -1,0 +1,112 @@
+import test from 'ava';
+import Fastify from 'fastify';
+import proxy from '@fastify/http-proxy';
+import { chromium, type Browser } from 'playwright-core';
+import { waitFor } from '@saas/kit/testing';
+import { postReport, reportFixture, startApp, weaveFixture } from './helpers.ts';
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+
+interface PageNode {
+  id: string;
+  label: string;
+  labelMinor: string;
+}
+
+let browser: Browser;
+test.before(async () => {
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 60_000 });
+});
+test.after.always(async () => {
+  await browser?.close();
+});
+
+test('the map page, behind an /api/app/{org}/ prefix, shows the reported host and processes live', async (t) => {
+  const app = await startApp();
+  t.teardown(() => app.stop());
+  // the app is reached through a proxy that strips the prefix, as app-mapper does (websockets too)
+  const front = Fastify();
+  await front.register(proxy, { upstream: app.url, prefix: '/api/app/acme', rewritePrefix: '', websocket: true });
+  await front.listen({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => front.close());
+  const address = front.server.address();
+  if (!address || typeof address === 'string') throw new Error('no address');
+  const frontUrl = `http://127.0.0.1:${address.port}`;
+
+  t.is((await postReport(app.url, weaveFixture('report-1.msgpack.gz'), { 'X-Scope-Probe-ID': '7e512193219ff971' })).status, 200);
+
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  t.teardown(() => page.close());
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const failed: string[] = [];
+  page.on('requestfailed', (r) => failed.push(r.url()));
+  page.on('response', (r) => {
+    if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+  });
+  await page.goto(`${frontUrl}/api/app/acme/`);
+
+  // processes, the default view, drawn as a graph from the websocket
+  const procs = await waitFor('processes on the page', async () => {
+    const nodes = await page.evaluate(() => window.scope?.nodes() ?? []);
+    return (nodes as PageNode[]).length >= 2 ? (nodes as PageNode[]) : undefined;
+  });
+  t.deepEqual(procs.map((n) => n.label).sort(), ['node', 'scope']);
+  const drawn = await page.evaluate(() => document.querySelectorAll('#graph canvas').length);
+  t.true(drawn > 0);
+  await page.waitForSelector('#status-text:text("live")');
+  await page.waitForSelector('#probes:text("1 probe: vm")');
+  await page.waitForSelector('#topologies button[data-topology="hosts"]');
+
+  // a new probe's report shows up without a reload
+  t.is((await postReport(app.url, reportFixture('world-host-1.msgpack.gz'), { 'X-Scope-Probe-ID': 'probe-1' })).status, 200);
+  await waitFor('host-1 processes on the page', async () => {
+    const nodes = (await page.evaluate(() => window.scope?.nodes() ?? [])) as PageNode[];
+    return nodes.some((n) => n.labelMinor === 'host-1 (100)');
+  });
+
+  // hosts, as a table; search narrows it; a row opens the details
+  await page.click('#topologies button[data-topology="hosts"]');
+  await page.click('#mode-table');
+  await page.waitForSelector('#table-body tr:has-text("vm")');
+  await page.waitForSelector('#table-body tr:has-text("host-1")');
+  await page.fill('#search', 'vm');
+  await waitFor('the search to narrow the table', async () => (await page.locator('#table-body tr').count()) === 1);
+  await page.click('#table-body tr:has-text("vm")');
+  await page.waitForSelector('#details h2:text("vm")');
+  const details = await page.locator('#details').innerText();
+  t.regex(details, /Hostname\s+vm/);
+  t.regex(details, /Kernel version\s+6\.18\.44-generic/);
+  t.regex(details, /Connections \(0 in, 0 out\)/i);
+
+  // the process view's details link to the process's host
+  await page.fill('#search', '');
+  await page.click('#topologies button[data-topology="processes"]');
+  await page.waitForSelector('#table-body tr:has-text("scope")');
+  await page.click('#table-body tr:has-text("scope")');
+  await page.waitForSelector('#details h2:text("scope")');
+  t.regex(await page.locator('#details').innerText(), /PID\s+1/);
+  await page.click('#details a:text("vm")');
+  await page.waitForSelector('#details h2:text("vm")');
+  t.is(await page.evaluate(() => window.scope?.topology()), 'hosts');
+
+  t.deepEqual(errors, []);
+  t.deepEqual(failed, []);
+});
+
+test('the map page also works at the prefix without its trailing slash', async (t) => {
+  const app = await startApp();
+  t.teardown(() => app.stop());
+  const front = Fastify();
+  await front.register(proxy, { upstream: app.url, prefix: '/api/app/acme', rewritePrefix: '', websocket: true });
+  await front.listen({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => front.close());
+  const address = front.server.address();
+  if (!address || typeof address === 'string') throw new Error('no address');
+  await postReport(app.url, weaveFixture('report-1.msgpack.gz'));
+  const page = await browser.newPage();
+  t.teardown(() => page.close());
+  await page.goto(`http://127.0.0.1:${address.port}/api/app/acme#topology=hosts&mode=table`);
+  await page.waitForSelector('#table-body tr:has-text("vm")');
+  t.pass();
+});
