@@ -13,9 +13,6 @@ import { configSpec as usersConfigSpec } from '../../images/users/src/config.ts'
 import type { AppRecord } from '../../images/app-mapper/src/provisioners/process-reaper.ts';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
-export const standInApp = path.join(root, 'test/app-mapper/fixtures/stand-in-app.ts');
-/** The Scope app stand-in, as a SCOPE_APP_COMMAND (quoted: the project path may hold spaces). */
-export const standInCommand = `"${process.execPath}" --import tsx "${standInApp}"`;
 
 export const report1 = await readFile(path.join(root, 'fixtures/weave-scope-1.13.2/report-1.msgpack.gz'));
 
@@ -60,10 +57,13 @@ export interface Org {
   probeToken: string;
 }
 
-/** Signs a user up, approves them, logs in through the mailed link: an organisation with a member's cookie and its probe token. */
-export async function createOrg(usersUrl: string, mail: Maildev, label: string): Promise<Org> {
+/**
+ * Signs a user up, approves them, logs in through the mailed link: an organisation with a member's cookie and
+ * its probe token. Public calls go to publicUrl (the frontend, when there is one), private ones to users itself.
+ */
+export async function createOrg(usersUrl: string, mail: Maildev, label: string, publicUrl = usersUrl): Promise<Org> {
   const email = `${label}-${process.pid}-${randomBytes(3).toString('hex')}@example.com`;
-  const signup = await fetch(`${usersUrl}/api/users/signup`, {
+  const signup = await fetch(`${publicUrl}/api/users/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email }),
@@ -80,12 +80,12 @@ export async function createOrg(usersUrl: string, mail: Maildev, label: string):
   if (!m?.[1]) throw new Error('no login link mailed');
   const link = new URL(m[1]);
   const login = await fetch(
-    `${usersUrl}/api/users/login?email=${encodeURIComponent(link.searchParams.get('email') ?? '')}&token=${encodeURIComponent(link.searchParams.get('token') ?? '')}`,
+    `${publicUrl}/api/users/login?email=${encodeURIComponent(link.searchParams.get('email') ?? '')}&token=${encodeURIComponent(link.searchParams.get('token') ?? '')}`,
   );
   if (!login.ok) throw new Error(`login: ${login.status} ${await login.text()}`);
   const cookie = login.headers.getSetCookie().find((c) => c.startsWith('_weave_scope_session='))?.split(';')[0];
   if (!cookie) throw new Error('no session cookie');
-  const orgRes = await fetch(`${usersUrl}/api/users/org/${approved.organizationName}`, { headers: { cookie } });
+  const orgRes = await fetch(`${publicUrl}/api/users/org/${approved.organizationName}`, { headers: { cookie } });
   const org = (await orgRes.json()) as { name: string; probeToken: string };
   if (!orgRes.ok) throw new Error(`org: ${orgRes.status} ${JSON.stringify(org)}`);
   return { id: approved.organizationID, name: approved.organizationName, cookie, probeToken: org.probeToken };
@@ -110,6 +110,7 @@ export interface AppMapperOptions {
   env?: Record<string, string>;
 }
 
+/** app-mapper from images/app-mapper/src/main.ts; its apps are the real Scope app (images/scope, SCOPE_ROLE=app). */
 export async function startAppMapper(o: AppMapperOptions): Promise<RunningAppMapper> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'images/app-mapper/src/main.ts')], {
@@ -124,7 +125,6 @@ export async function startAppMapper(o: AppMapperOptions): Promise<RunningAppMap
       USERS_URL: o.usersUrl,
       STATE_DIR: o.stateDir,
       PROVISIONER: 'process',
-      SCOPE_APP_COMMAND: standInCommand,
       ...o.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

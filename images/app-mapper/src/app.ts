@@ -106,7 +106,13 @@ export function buildApp(deps: AppDeps): AppMapperServer {
         const parsed = parseAppPath(request.raw.url ?? '');
         if (parsed.kind === 'redirect') return reply.redirect(parsed.location, 308);
         const { organizationID } = await users.lookupOrg(parsed.orgName, request.headers.cookie);
-        const target = await apps.acquire(organizationID);
+        const target = await apps.acquire(organizationID).catch((err: unknown) => {
+          if (err instanceof HttpError && err.statusCode === 503 && wantsPage(request.headers.accept, request.method)) {
+            return reply.code(503).headers(err.headers).type('text/html; charset=utf-8').send(startingPage(err));
+          }
+          throw err;
+        });
+        if (!('url' in target)) return target;
         request.appTarget = { org: organizationID, url: target.url, prefix: parsed.prefix };
         return forward(reply, parsed.upstreamPath);
       },
@@ -197,6 +203,22 @@ export function buildApp(deps: AppDeps): AppMapperServer {
   }
 
   return { ...server, closeWebsockets: () => ws.closeAll() };
+}
+
+/** A browser navigating (not a script): it gets a page that reloads itself rather than a JSON error. */
+function wantsPage(accept: string | undefined, method: string): boolean {
+  return method === 'GET' && !!accept && accept.includes('text/html');
+}
+
+function startingPage(err: HttpError): string {
+  const seconds = Number(err.headers['Retry-After'] ?? 2) || 2;
+  const text = err.message.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="${seconds}">
+<title>Starting your Scope app</title>
+<style>body{font-family:system-ui,sans-serif;margin:4rem auto;max-width:36rem;color:#333}</style></head>
+<body><h1>Starting your Scope app…</h1><p>${text}.</p><p>This page reloads itself in ${seconds} s.</p></body></html>
+`;
 }
 
 function restarting(): HttpError {

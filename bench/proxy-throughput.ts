@@ -1,0 +1,177 @@
+/**
+ * Report throughput through app-mapper (and frontend → app-mapper) against straight to the org's Scope app.
+ *
+ *   npx tsx bench/proxy-throughput.ts
+ *
+ * One run: the real users service (lookups cached by app-mapper), app-mapper and the frontend as their own
+ * processes, the org's real Scope app started by app-mapper's process provisioner. Each round POSTs a 200-node
+ * gzip msgpack report (as a probe sends it) from CONCURRENCY keep-alive connections for SECONDS to each
+ * target in turn; the figures are medians over ROUNDS. Goal: app-mapper ≥ 0.7× direct.
+ *
+ * Env: BENCH_CONCURRENCY (16), BENCH_SECONDS (4), BENCH_ROUNDS (3), BENCH_NODES (200), BENCH_LOG_LEVEL (info:
+ * what the services log by default, so the logging cost is in the figures).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import { createPostgresDatabase, freePort, startMaildev, startPgliteServer, waitFor, type TestDatabase } from '@saas/kit/testing';
+import { encodeReport } from '../images/scope/src/report/index.ts';
+import { countNodes, reportOfSize } from '../fixtures/reports/synthetic.ts';
+import { createOrg, readRecord, root, startAppMapper, startUsers, tempDir, untilReady, raw } from '../test/app-mapper/helpers.ts';
+
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const seconds = Number(process.env.BENCH_SECONDS ?? 4);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const nodes = Number(process.env.BENCH_NODES ?? 200);
+const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
+
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+interface RoundResult {
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+}
+
+/** CONCURRENCY workers, each POSTing back to back on its own keep-alive connection, for `seconds`. */
+async function load(target: Target, body: Buffer, durationMs: number): Promise<RoundResult> {
+  const u = new URL(target.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = performance.now() + durationMs;
+  const post = (worker: number) =>
+    new Promise<number>((resolve) => {
+      const req = http.request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: '/api/report',
+          method: 'POST',
+          agent,
+          headers: { ...target.headers, 'x-scope-probe-id': `bench-probe-${worker}`, 'content-length': body.length },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', () => resolve(0));
+      req.end(body);
+    });
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        const status = await post(worker);
+        if (status >= 200 && status < 300) latencies.push(performance.now() - t0);
+        else errors++;
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { rps: (latencies.length / elapsed) * 1000, p50ms: at(0.5), p99ms: at(0.99), errors };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+async function startFrontend(usersUrl: string, appMapperUrl: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'images/frontend/src/main.ts')], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: logLevel,
+      USERS_URL: usersUrl,
+      UI_SERVER_URL: `http://127.0.0.1:${await freePort()}`,
+      APP_MAPPER_URL: appMapperUrl,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('frontend', async () => (await fetch(`${url}/readyz`)).ok, 60_000, 100);
+  return { url, child };
+}
+
+async function main(): Promise<void> {
+  const report = reportOfSize(nodes);
+  const encoded = encodeReport(report);
+  const body = encoded.body;
+  const contentHeaders: Record<string, string> = { 'content-type': encoded.headers['Content-Type'], 'user-agent': 'Scope_Probe/1.13.2' };
+  if (encoded.headers['Content-Encoding']) contentHeaders['content-encoding'] = encoded.headers['Content-Encoding'];
+
+  const mail = await startMaildev();
+  const dbs: TestDatabase[] = [];
+  const database = async () => {
+    const db = await createPostgresDatabase().catch(() => startPgliteServer());
+    dbs.push(db);
+    return db;
+  };
+  const users = await startUsers((await database()).url, mail.smtpUrl);
+  const org = await createOrg(users.url, mail, 'bench');
+  const stateDir = await tempDir('bench');
+  const mapper = await startAppMapper({ databaseUrl: (await database()).url, usersUrl: users.url, stateDir, env: { LOG_LEVEL: logLevel } });
+  let frontend: { url: string; child: ChildProcess } | undefined;
+  try {
+    frontend = await startFrontend(users.url, mapper.url);
+    const auth = { ...contentHeaders, authorization: `Scope-Probe token=${org.probeToken}` };
+    const first = await untilReady('the org app', () => raw(mapper.url, 'POST', '/api/report', { ...auth, 'x-scope-probe-id': 'warmup' }, body), 120_000);
+    if (first.status !== 200) throw new Error(`report through app-mapper: ${first.status} ${first.text}`);
+    const record = await readRecord(stateDir, org.id);
+    if (!record) throw new Error('no app record');
+
+    const targets: Target[] = [
+      { name: 'direct to the Scope app', url: `http://127.0.0.1:${record.port}`, headers: contentHeaders },
+      { name: 'through app-mapper', url: mapper.url, headers: auth },
+      { name: 'through frontend → app-mapper', url: frontend.url, headers: auth },
+    ];
+    const results = new Map<string, RoundResult[]>(targets.map((t) => [t.name, []]));
+    console.log(`report: ${countNodes(report)} nodes, ${body.length} bytes gzip msgpack; ${concurrency} connections, ${seconds} s × ${rounds} rounds per target; LOG_LEVEL=${logLevel}`);
+    for (const t of targets) await load(t, body, 1000); // warm-up: JIT, connection pools, lookup cache
+    for (let r = 1; r <= rounds; r++) {
+      for (const t of targets) {
+        const res = await load(t, body, seconds * 1000);
+        results.get(t.name)?.push(res);
+        console.log(`  round ${r} ${t.name.padEnd(32)} ${res.rps.toFixed(0).padStart(6)} req/s  p50 ${res.p50ms.toFixed(1)} ms  p99 ${res.p99ms.toFixed(1)} ms  errors ${res.errors}`);
+      }
+    }
+    const direct = median((results.get(targets[0]?.name ?? '') ?? []).map((x) => x.rps));
+    console.log('\nmedians');
+    for (const t of targets) {
+      const rs = results.get(t.name) ?? [];
+      const rps = median(rs.map((x) => x.rps));
+      console.log(
+        `  ${t.name.padEnd(32)} ${rps.toFixed(0).padStart(6)} req/s  p50 ${median(rs.map((x) => x.p50ms)).toFixed(1)} ms  ${(rps / direct).toFixed(2)}× direct  errors ${rs.reduce((n, x) => n + x.errors, 0)}`,
+      );
+    }
+    const ratio = median((results.get(targets[1]?.name ?? '') ?? []).map((x) => x.rps)) / direct;
+    console.log(`\napp-mapper / direct = ${ratio.toFixed(2)} (goal ≥ 0.70): ${ratio >= 0.7 ? 'met' : 'NOT met'}`);
+  } finally {
+    if (frontend && frontend.child.exitCode === null) {
+      const exited = new Promise((r) => frontend?.child.once('exit', r));
+      frontend.child.kill('SIGTERM');
+      await exited;
+    }
+    await mapper.stop('SIGTERM');
+    await users.stop();
+    await mail.stop();
+    for (const db of dbs) await db.close();
+  }
+}
+
+await main();
