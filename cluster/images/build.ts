@@ -67,7 +67,7 @@ function readOptional(path: string | undefined): Buffer {
 /** Cheap: stats, no reads, except the few small files that make the image (Dockerfile, ignore, healthcheck). */
 function fingerprintOf(root: string, spec: ImageSpec, base: BaseImage, inputs: string[], assets: string[], assetFiles: string[]): string {
   const h = createHash('sha256');
-  h.update(`base ${base.id}\n`);
+  h.update(`base ${base.id}\nentry ${abs(root, spec.entry)}\nextra ${JSON.stringify(spec.extraAssets ?? [])} ${JSON.stringify(spec.webBundles ?? [])}\n`);
   h.update(readOptional(abs(root, spec.dockerfile)));
   h.update('\0');
   h.update(readOptional(spec.dockerignore && abs(root, spec.dockerignore)));
