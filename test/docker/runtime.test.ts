@@ -122,7 +122,7 @@ test.serial('up again with nothing changed builds nothing and replaces no contai
   for (const b of builds) t.regex(b.message ?? '', /^unchanged /, b.step);
   for (const e of events.filter((x) => x.type === 'done' && x.step.startsWith('service/'))) t.regex((e as { message?: string }).message ?? '', /^unchanged, ready/);
   const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.project}=${runtime.projectId}`, `${LABELS.role}=service`] } });
-  for (const c of containers) t.is(c.Id, containerIds.get(c.Labels[LABELS.deployment]!), c.Labels[LABELS.deployment] ?? c.Id);
+  for (const c of containers) t.is(containerIds.get(c.Labels[LABELS.deployment] ?? ''), c.Id, c.Labels[LABELS.deployment] ?? c.Id);
 });
 
 test.serial('down removes every container, network and volume it made, and nothing else', async (t) => {
