@@ -3,10 +3,24 @@
  * PGlite), the users service, the ui-server and the frontend in front of them, each on its own
  * 127.0.0.1 port. App-mapper (and what it needs) can be plugged in by the tests that have one.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, readConfig, type Logger } from '@saas/kit';
-import { createPostgresDatabase, freePort, startMaildev, startPgliteServer, type CapturedMail, type Maildev, type TestDatabase } from '@saas/kit/testing';
+import {
+  createPostgresDatabase,
+  freePort,
+  startMaildev,
+  startPgliteServer,
+  waitFor,
+  type CapturedMail,
+  type Maildev,
+  type TestDatabase,
+} from '@saas/kit/testing';
 import { createUsersService, type UsersService } from '../../images/users/src/app.ts';
 import { configSpec as usersConfigSpec } from '../../images/users/src/config.ts';
 import { buildUiServer } from '../../images/ui-server/src/app.ts';
@@ -77,6 +91,81 @@ export function loginLinkIn(mail: CapturedMail): URL {
   const match = /(https?:\/\/\S+\/login\?\S+)/.exec(mail.text ?? '');
   if (!match?.[1]) throw new Error(`no login link in mail "${mail.subject}": ${mail.text ?? '(no text)'}`);
   return new URL(match[1]);
+}
+
+export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface SpawnedService extends Started {
+  /** The last lines it wrote (stdout and stderr), for failure messages. */
+  output(): string;
+}
+
+/**
+ * A service's real entry (`images/<name>/src/main.ts`) in a child process on a free loopback port, as the
+ * local runtime runs it; resolves once its /readyz answers 200. close() sends SIGTERM and waits for the exit.
+ */
+export async function spawnService(name: string, entry: string, env: Record<string, string>, readyTimeoutMs = 90_000): Promise<SpawnedService> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, entry)], {
+    cwd: projectRoot,
+    env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let tail = '';
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString('utf8')).slice(-8000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const close = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    await waitFor(`${name} to be ready`, async () => {
+      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${tail}`);
+      return (await fetch(`${url}/readyz`)).ok;
+    }, readyTimeoutMs, 200);
+  } catch (err) {
+    await close();
+    throw new Error(`${(err as Error).message}\n${name} said:\n${tail}`);
+  }
+  return { url, close, output: () => tail };
+}
+
+/**
+ * The real app-mapper (its main.ts, process provisioner) on a database of its own, for
+ * `startStack({ appMapper: spawnAppMapper() })`. Probes seen are written at once so tests see them.
+ */
+export function spawnAppMapper(env: Record<string, string> = {}): (ctx: StackContext) => Promise<SpawnedService> {
+  return async (ctx) => {
+    const database = await ctx.createDatabase();
+    const stateDir = await mkdtemp(join(tmpdir(), 'stack-app-mapper-'));
+    try {
+      const service = await spawnService('app-mapper', 'images/app-mapper/src/main.ts', {
+        DATABASE_URL: database.url,
+        USERS_URL: ctx.usersUrl,
+        STATE_DIR: stateDir,
+        PROBE_SEEN_WRITE_SECONDS: '0',
+        ...env,
+      });
+      return {
+        ...service,
+        close: async () => {
+          await service.close();
+          await rm(stateDir, { recursive: true, force: true });
+        },
+      };
+    } catch (err) {
+      await rm(stateDir, { recursive: true, force: true });
+      throw err;
+    }
+  };
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {

@@ -148,7 +148,7 @@ export function dashboardPage(asset: AssetUrl): string {
     <p id="first-report" class="muted"></p>
     <p id="probes-empty" class="empty" hidden>No probes yet. Run one of the commands above; it shows up here within seconds.</p>
     <table id="probes-table" hidden>
-      <thead><tr><th>Probe</th><th>Last report</th></tr></thead>
+      <thead><tr><th>Probe</th><th>Host</th><th>Last report</th></tr></thead>
       <tbody id="probes"></tbody>
     </table>
     <p id="probes-status" class="muted small" role="status"></p>

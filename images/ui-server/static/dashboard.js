@@ -47,10 +47,12 @@
       const id = document.createElement('code');
       id.textContent = String(probe.id);
       idCell.append(dot, id);
+      const hostCell = document.createElement('td');
+      hostCell.textContent = probe.hostname ? String(probe.hostname) : '—';
       const seenCell = document.createElement('td');
       seenCell.textContent = Number.isNaN(seen.getTime()) ? String(probe.lastSeen) : ago(seen);
       if (!Number.isNaN(seen.getTime())) seenCell.title = seen.toLocaleString();
-      row.append(idCell, seenCell);
+      row.append(idCell, hostCell, seenCell);
       tbody.append(row);
     }
     $('probes-table').hidden = probes.length === 0;
