@@ -39,6 +39,8 @@ export interface BuildImagesOptions {
   force?: boolean;
   /** Skip node:20-slim even if present. */
   forceHostNodeBase?: boolean;
+  /** Don't use the daemon's layer cache either (a truly cold build; benchmarks). */
+  noCache?: boolean;
 }
 
 export const HEALTHCHECK_SCRIPT = new URL('./healthcheck.mjs', import.meta.url);
@@ -132,6 +134,7 @@ async function dockerBuild(
   base: BaseImage,
   inputsHash: string,
   progress: (line: string) => void,
+  noCache = false,
 ): Promise<string> {
   const stream = await docker.buildImage(Readable.from([context]), {
     t: tag,
@@ -139,6 +142,7 @@ async function dockerBuild(
     labels: { [`${LABEL_PREFIX}.image`]: name, [`${LABEL_PREFIX}.inputs`]: inputsHash },
     rm: true,
     forcerm: true,
+    nocache: noCache,
   } as Parameters<Docker['buildImage']>[1]);
   const lines: string[] = [];
   let error: string | undefined;
@@ -190,6 +194,7 @@ async function buildOne(
   base: BaseImage,
   force: boolean,
   progress: (message: string) => void,
+  noCache = false,
 ): Promise<BuiltImage> {
   const t0 = Date.now();
   const dockerfile = abs(root, spec.dockerfile);
@@ -264,7 +269,7 @@ async function buildOne(
   let built = false;
   let info = force ? undefined : await imageInfo(docker, tag);
   if (!info) {
-    await dockerBuild(docker, spec.name, tag, context.tar, base, inputsHash, progress);
+    await dockerBuild(docker, spec.name, tag, context.tar, base, inputsHash, progress, noCache);
     info = await imageInfo(docker, tag);
     if (!info) throw new StepError({ summary: `image ${spec.name}: ${tag} vanished after the build` });
     built = true;
@@ -311,7 +316,7 @@ export async function buildImages(options: BuildImagesOptions): Promise<Map<stri
         `build/${spec.name}`,
         'build',
         `build image ${spec.name}`,
-        (progress) => buildOne(docker, root, spec, base, options.force ?? false, progress),
+        (progress) => buildOne(docker, root, spec, base, options.force ?? false, progress, options.noCache ?? false),
         (r) => (r.built ? `built ${r.tag} (${mb(r.sizeBytes)}) in ${(r.durationMs / 1000).toFixed(1)} s` : `unchanged ${r.tag}`),
       ),
     ),
