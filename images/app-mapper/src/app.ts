@@ -136,6 +136,10 @@ export function buildApp(deps: AppDeps): AppMapperServer {
   });
 
   function forward(reply: FastifyReply, path: string): FastifyReply {
+    // A request in flight keeps its app from being swept as idle, however long it takes.
+    const org = (reply.request.appTarget as Target).org;
+    apps.connectionOpened(org);
+    reply.raw.once('close', () => apps.connectionClosed(org));
     return reply.from(path, {
       getUpstream: (request) => (request.appTarget as Target).url,
       rewriteRequestHeaders: (request, headers) => {

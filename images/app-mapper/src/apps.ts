@@ -40,7 +40,13 @@ export class AppManager {
   /** The org's ready app; throws 503 (Retry-After) while it starts or after it failed to start. */
   async acquire(org: string): Promise<AppInstance> {
     if (this.closed) throw new HttpError(503, 'shutting down', { 'Retry-After': '5' });
-    const app = await this.opts.provisioner.ensure(org);
+    let app: AppInstance;
+    try {
+      app = await this.opts.provisioner.ensure(org);
+    } catch (err) {
+      this.opts.log.error({ err, org }, 'could not start the app');
+      throw new HttpError(503, "the organisation's Scope app could not be started; try again later", { 'Retry-After': '10' });
+    }
     this.touch(org);
     this.record(app);
     if (app.state === 'ready') return app;
