@@ -490,7 +490,11 @@ export class DockerRuntime implements Runtime {
 
 /** HTTP checks go through the published port, as a browser would; TCP checks run inside the container. */
 async function check(docker: Docker, info: ContainerInfo, readiness: ReadinessCheck): Promise<ProbeResult> {
-  if (readiness.type === 'tcp') return execTcpProbe(docker, info.Id, readiness);
+  if (readiness.type === 'tcp') {
+    // The image's HEALTHCHECK is this very check (healthcheck.mjs tcp): once it reports healthy, trust it.
+    if (info.State.Health?.Status === 'healthy') return { ok: true, detail: 'healthy' };
+    return execTcpProbe(docker, info.Id, readiness);
+  }
   const hostPort = hostPortOf(info, readiness.containerPort);
   if (hostPort === undefined) return { ok: false, detail: `port ${readiness.containerPort} is not published` };
   return probe(readiness, hostPort);
