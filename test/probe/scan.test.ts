@@ -103,6 +103,38 @@ test('a second scan reports CPU use per process, relative to one CPU', async (t)
   t.truthy(second.report.topologies.Host!.nodes[`${hostName};<host>`]!.metrics.host_cpu_usage_percent);
 });
 
+test('connections opened between scans are mapped too (descriptor links are cached, never trusted blindly)', async (t) => {
+  const accepted: net.Socket[] = [];
+  const server = net.createServer((sock) => accepted.push(sock));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const clients: net.Socket[] = [];
+  t.teardown(() => {
+    for (const s of [...clients, ...accepted]) s.destroy();
+    server.close();
+  });
+  const connect = async (): Promise<net.Socket> => {
+    const c = net.connect(port, '127.0.0.1');
+    clients.push(c);
+    await new Promise<void>((resolve) => c.once('connect', resolve));
+    return c;
+  };
+  const s = scanner();
+  const first = await connect();
+  const r1 = await s.scan();
+  t.is(r1.report.topologies.Endpoint!.nodes[`${hostName};127.0.0.1;${first.localPort}`]?.latest.pid?.value, String(process.pid));
+  // Close and reconnect: the kernel hands out the lowest free descriptor, usually the one just closed.
+  first.destroy();
+  for (const a of accepted.splice(0)) a.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  const second = await connect();
+  const r2 = await s.scan();
+  const node = r2.report.topologies.Endpoint!.nodes[`${hostName};127.0.0.1;${second.localPort}`];
+  t.truthy(node);
+  t.is(node!.latest.pid?.value, String(process.pid));
+  t.deepEqual(node!.adjacency, [`${hostName};127.0.0.1;${port}`]);
+});
+
 test('a listening socket is an endpoint of its process; connections accepted on it point at it', async (t) => {
   const server = net.createServer((s) => s.destroy());
   await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));

@@ -17,10 +17,21 @@ export interface EndpointScanInput {
   /** IPv4 networks (e.g. the docker0 bridge) whose addresses only mean something on this host. */
   localNetworks: Cidr[];
   now: number;
+  /**
+   * Re-reads every process's descriptor links. Called when a socket in the tables has no known owner
+   * (process socket inodes may come from a cache); not needed when they were all read fresh.
+   */
+  resolveSockets?: () => void;
+  /** Sockets no process could be found for at the last full resolution (kept by the caller between scans). */
+  knownUnowned?: Set<number>;
+  /** Re-read every descriptor link first, whatever the tables say (the caller does so now and then). */
+  forceResolve?: boolean;
 }
 
 export interface EndpointScanStats {
   namespaces: number;
+  /** whether cached descriptor links had to be re-read (a socket had no known owner) */
+  resolved: boolean;
   connections: number;
   listening: number;
 }
@@ -75,25 +86,29 @@ export function scanEndpoints(input: EndpointScanInput): { topology: Topology; s
   const { procRoot, hostID, processes, localNetworks, now } = input;
   const topology = emptyTopology();
   const hostNode = hostNodeId(hostID);
-  const hostNetns = readNetNamespace(procRoot, 1) ?? readNetNamespace(procRoot, 'self');
+  const selfNetns = readNetNamespace(procRoot, 'self');
+  const hostNetns = readNetNamespace(procRoot, 1) ?? selfNetns;
 
-  // Socket inodes are unique machine-wide, so one map serves every namespace.
-  const owner = new Map<number, ProcessInfo>();
-  const namespaces = new Map<number | undefined, ProcessInfo[]>();
+  let resolved = false;
+  if (input.forceResolve && input.resolveSockets) {
+    input.resolveSockets();
+    resolved = true;
+  }
+
+  // One table per network namespace, read through any of its processes (ours through /proc/self).
+  // Reading a table walks the kernel's whole connection hash, so namespaces where no process holds a
+  // socket (most containers between requests) are skipped.
+  const namespaces = new Map<number, ProcessInfo[]>();
   for (const p of processes.values()) {
-    for (const inode of p.socketInodes) owner.set(inode, p);
-    if (p.socketInodes.length === 0) continue;
+    if (p.netns === undefined || p.netns === selfNetns || p.socketInodes.length === 0) continue;
     const members = namespaces.get(p.netns);
     if (members) members.push(p);
     else namespaces.set(p.netns, [p]);
   }
-
   const tables: { netns: number | undefined; sockets: TcpSocket[] }[] = [];
-  const selfNetns = readNetNamespace(procRoot, 'self');
   const ownTable = readTcpTables(path.join(procRoot, 'self'));
   if (ownTable) tables.push({ netns: selfNetns, sockets: ownTable });
   for (const [netns, members] of namespaces) {
-    if (netns === undefined || netns === selfNetns) continue;
     for (const m of members) {
       const sockets = readTcpTables(path.join(procRoot, String(m.pid)));
       if (sockets) {
@@ -103,7 +118,27 @@ export function scanEndpoints(input: EndpointScanInput): { topology: Topology; s
     }
   }
 
-  const stats: EndpointScanStats = { namespaces: tables.length, connections: 0, listening: 0 };
+  // Socket inodes are unique machine-wide, so one map serves every namespace.
+  const buildOwners = (): Map<number, ProcessInfo> => {
+    const owner = new Map<number, ProcessInfo>();
+    for (const p of processes.values()) for (const inode of p.socketInodes) owner.set(inode, p);
+    return owner;
+  };
+  let owner = buildOwners();
+  if (input.resolveSockets && !resolved) {
+    const unowned = (): number[] =>
+      tables.flatMap((t) => t.sockets.filter((s) => s.inode && (s.state === TCP_LISTEN || isConnected(s.state)) && !owner.has(s.inode)).map((s) => s.inode));
+    const known = input.knownUnowned ?? new Set<number>();
+    if (unowned().some((inode) => !known.has(inode))) {
+      input.resolveSockets();
+      resolved = true;
+      owner = buildOwners();
+      known.clear();
+      for (const inode of unowned()) known.add(inode);
+    }
+  }
+
+  const stats: EndpointScanStats = { namespaces: tables.length, resolved, connections: 0, listening: 0 };
   for (const { netns, sockets } of tables) {
     const scope = (address: string): string => endpointScope(hostID, address, netns, hostNetns, localNetworks);
     const listening = new Set<string>();

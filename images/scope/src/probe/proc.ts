@@ -137,28 +137,15 @@ export function readOpenFilesLimit(procRoot: string, pid: number): number | unde
   return m[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(m[1]);
 }
 
-export interface FdInfo {
-  count: number;
-  /** Inodes of the sockets this process holds open. */
-  socketInodes: number[];
+/** Names of a process's open descriptors (`/proc/<pid>/fd`), or undefined if gone or not ours to read. */
+export function readFdNames(procRoot: string, pid: number): string[] | undefined {
+  return readDir(path.join(procRoot, String(pid), 'fd'));
 }
 
-/**
- * Lists /proc/<pid>/fd and resolves each descriptor's link; sockets read as `socket:[<inode>]`.
- * `resolveLinks: false` only counts (cheaper), for processes in namespaces without TCP sockets.
- */
-export function readFds(procRoot: string, pid: number, resolveLinks: boolean): FdInfo | undefined {
-  const dir = path.join(procRoot, String(pid), 'fd');
-  const fds = readDir(dir);
-  if (!fds) return undefined;
-  const socketInodes: number[] = [];
-  if (resolveLinks) {
-    for (const fd of fds) {
-      const link = readLink(path.join(dir, fd));
-      if (link && link.startsWith('socket:[')) socketInodes.push(Number(link.slice(8, -1)));
-    }
-  }
-  return { count: fds.length, socketInodes };
+/** The socket inode a descriptor refers to (its link reads `socket:[<inode>]`), 0 when it is not a socket. */
+export function readFdSocketInode(procRoot: string, pid: number, fd: string): number {
+  const link = readLink(path.join(procRoot, String(pid), 'fd', fd));
+  return link && link.startsWith('socket:[') ? Number(link.slice(8, -1)) : 0;
 }
 
 /** The inode of a process's network namespace (`net:[4026531840]`), or undefined if unreadable. */

@@ -1,14 +1,21 @@
 /**
  * Walks /proc/<pid> for every process (like Weave Scope's process walker): stat, cmdline, fds,
- * limits and network namespace. Command lines and limits rarely change, so they are cached per
- * process (pid + start time) and re-read after a minute, as Scope does.
+ * limits and network namespace.
+ *
+ * Cheap by caching what rarely changes, per process (pid + start time): the command line, limits and
+ * cgroup are re-read after a minute, as Scope does; a descriptor's link target is re-read only when the
+ * descriptor is new since the last walk. A cached target can be stale (a descriptor number closed and
+ * reused between walks), so the endpoint scan calls `resolveSockets()` whenever a socket in the TCP
+ * tables has no owner, which re-reads every link: the mapping is never wrong for long.
  */
 import {
   listPids,
   pageSize,
+  readCgroup,
   readCmdline,
   readCpuTimes,
-  readFds,
+  readFdNames,
+  readFdSocketInode,
   readNetNamespace,
   readOpenFilesLimit,
   readStat,
@@ -45,6 +52,10 @@ interface Cached {
   cmdline: string;
   openFilesLimit: number;
   readAt: number;
+  cgroup?: string;
+  /** descriptor name → socket inode (0: not a socket) */
+  fds: Map<string, number>;
+  jiffies?: number;
 }
 
 const CACHE_MS = 60_000;
@@ -52,8 +63,9 @@ const UNLIMITED = 18446744073709551615;
 
 export class ProcessWalker {
   private cache = new Map<string, Cached>();
-  private prevJiffies = new Map<string, number>();
   private prevCpu: CpuTimes | undefined;
+  /** pid → cache key of the process seen at that pid in the last walk */
+  private keys = new Map<number, string>();
 
   constructor(private readonly procRoot: string) {}
 
@@ -62,17 +74,18 @@ export class ProcessWalker {
     // Elapsed clock ticks per CPU since the last walk: the denominator of every process's CPU share.
     const elapsedPerCpu = cpu && this.prevCpu ? (cpu.total - this.prevCpu.total) / cpu.cpus : 0;
     const processes = new Map<number, ProcessInfo>();
-    const nextJiffies = new Map<string, number>();
     const nextCache = new Map<string, Cached>();
+    const nextKeys = new Map<number, string>();
     const page = pageSize();
 
     for (const pid of listPids(this.procRoot)) {
       const stat = readStat(this.procRoot, pid);
       if (!stat) continue;
-      const fds = readFds(this.procRoot, pid, true);
-      if (!fds) continue; // gone, or not ours to read
+      const fdNames = readFdNames(this.procRoot, pid);
+      if (!fdNames) continue; // gone, or not ours to read
       const key = `${pid}:${stat.startTime}`;
       let cached = this.cache.get(key);
+      const prevJiffies = cached?.jiffies;
       if (!cached || now - cached.readAt > CACHE_MS) {
         const argv = readCmdline(this.procRoot, pid) ?? [];
         cached = {
@@ -80,11 +93,20 @@ export class ProcessWalker {
           cmdline: argv.join(' '),
           openFilesLimit: readOpenFilesLimit(this.procRoot, pid) ?? 0,
           readAt: now,
+          fds: cached?.fds ?? new Map(),
         };
       }
+      const fds = new Map<string, number>();
+      const socketInodes: number[] = [];
+      for (const fd of fdNames) {
+        const inode = cached.fds.get(fd) ?? readFdSocketInode(this.procRoot, pid, fd);
+        fds.set(fd, inode);
+        if (inode) socketInodes.push(inode);
+      }
+      cached.fds = fds;
+      cached.jiffies = stat.jiffies;
       nextCache.set(key, cached);
-      const prev = this.prevJiffies.get(key);
-      nextJiffies.set(key, stat.jiffies);
+      nextKeys.set(pid, key);
       processes.set(pid, {
         pid,
         ppid: stat.ppid,
@@ -95,16 +117,41 @@ export class ProcessWalker {
         jiffies: stat.jiffies,
         rssBytes: stat.rssPages * page,
         rssLimitBytes: Number.isFinite(stat.rssLimit) ? stat.rssLimit : UNLIMITED,
-        openFiles: fds.count,
+        openFiles: fdNames.length,
         openFilesLimit: cached.openFilesLimit,
         netns: readNetNamespace(this.procRoot, pid),
-        socketInodes: fds.socketInodes,
-        cpuPercent: prev !== undefined && elapsedPerCpu > 0 ? Math.max(0, ((stat.jiffies - prev) / elapsedPerCpu) * 100) : undefined,
+        socketInodes,
+        cpuPercent:
+          prevJiffies !== undefined && elapsedPerCpu > 0 ? Math.max(0, ((stat.jiffies - prevJiffies) / elapsedPerCpu) * 100) : undefined,
       });
     }
     this.cache = nextCache;
-    this.prevJiffies = nextJiffies;
+    this.keys = nextKeys;
     if (cpu) this.prevCpu = cpu;
     return { processes, maxCpuPercent: (cpu?.cpus ?? 1) * 100 };
+  }
+
+  /** Re-reads every descriptor link of the given processes, updating their socket inodes in place. */
+  resolveSockets(processes: Iterable<ProcessInfo>): void {
+    for (const p of processes) {
+      const cached = this.cache.get(this.keys.get(p.pid) ?? '');
+      const fds = new Map<string, number>();
+      const socketInodes: number[] = [];
+      for (const fd of readFdNames(this.procRoot, p.pid) ?? []) {
+        const inode = readFdSocketInode(this.procRoot, p.pid, fd);
+        fds.set(fd, inode);
+        if (inode) socketInodes.push(inode);
+      }
+      if (cached) cached.fds = fds;
+      p.socketInodes = socketInodes;
+    }
+  }
+
+  /** The cgroup file of a process from the last walk, read at most once a minute. */
+  cgroupOf(pid: number, now = Date.now()): string | undefined {
+    const cached = this.cache.get(this.keys.get(pid) ?? '');
+    if (!cached) return readCgroup(this.procRoot, pid);
+    if (cached.cgroup === undefined || now - cached.readAt > CACHE_MS) cached.cgroup = readCgroup(this.procRoot, pid) ?? '';
+    return cached.cgroup;
   }
 }

@@ -10,7 +10,6 @@ import { ProcessWalker } from './processes.ts';
 import { parseCidr, scanEndpoints, type Cidr } from './endpoints.ts';
 import { connectDocker, containerOf, DockerReporter, type DockerScan, type DockerSetting } from './docker.ts';
 import { inCluster, KubernetesReporter, POD_TEMPLATES, type KubernetesSetting } from './kubernetes.ts';
-import { readCgroup } from './proc.ts';
 import {
   addNode,
   addParent,
@@ -45,6 +44,9 @@ export const PROCESS_TEMPLATES: TopologyTemplate = {
   },
 };
 
+/** How often every descriptor link is re-read even when nothing looks stale (Scope's cache lifetime). */
+const FULL_RESOLVE_MS = 60_000;
+
 export interface ScannerOptions {
   procRoot: string;
   hostID: string;
@@ -61,7 +63,12 @@ export interface ScannerOptions {
 }
 
 export interface ScanStats {
+  /** wall time of the whole scan, Docker and Kubernetes API calls included */
   ms: number;
+  /** time spent reading /proc (walk and TCP tables): the probe's own CPU cost */
+  procMs: number;
+  /** whether this scan re-read every descriptor link (see ProcessWalker) */
+  resolvedSockets: boolean;
   processes: number;
   connections: number;
   listening: number;
@@ -76,6 +83,8 @@ export class Scanner {
   private readonly docker: DockerReporter | undefined;
   private readonly kubernetes: KubernetesReporter | undefined;
   private readonly localNetworks: Cidr[];
+  private readonly knownUnowned = new Set<number>();
+  private lastResolve = 0;
 
   constructor(private readonly opts: ScannerOptions) {
     this.walker = new ProcessWalker(opts.procRoot);
@@ -108,8 +117,21 @@ export class Scanner {
     const dockerPromise: Promise<DockerScan | undefined> = this.docker ? this.docker.scan(now) : Promise.resolve(undefined);
     const podsPromise: Promise<Topology | undefined> = this.kubernetes ? this.kubernetes.scan(now) : Promise.resolve(undefined);
 
+    const procStarted = performance.now();
     const { processes, maxCpuPercent } = this.walker.walk(now);
-    const endpoints = scanEndpoints({ procRoot, hostID, processes, localNetworks: this.localNetworks, now });
+    const endpoints = scanEndpoints({
+      procRoot,
+      hostID,
+      processes,
+      localNetworks: this.localNetworks,
+      now,
+      resolveSockets: () => this.walker.resolveSockets(processes.values()),
+      knownUnowned: this.knownUnowned,
+      // Bounds how long a stale cached descriptor link can hide a connection.
+      forceResolve: now - this.lastResolve > FULL_RESOLVE_MS,
+    });
+    if (endpoints.stats.resolved) this.lastResolve = now;
+    const procMs = performance.now() - procStarted;
     const docker = await dockerPromise;
     const pods = await podsPromise;
 
@@ -129,7 +151,7 @@ export class Scanner {
       if (p.cpuPercent !== undefined) node.metrics.process_cpu_usage_percent = singletonMetric(now, p.cpuPercent, maxCpuPercent);
       addParent(node, 'host', hostNode);
       if (docker) {
-        const c = containerOf(p.pid, docker, (pid) => processes.get(pid)?.ppid, (pid) => readCgroup(procRoot, pid));
+        const c = containerOf(p.pid, docker, (pid) => processes.get(pid)?.ppid, (pid) => this.walker.cgroupOf(pid, now));
         if (c) {
           setLatest(node, now, { docker_container_id: c.id });
           addParent(node, 'container', containerNodeId(c.id));
@@ -163,6 +185,8 @@ export class Scanner {
       report,
       stats: {
         ms: Math.round((performance.now() - started) * 10) / 10,
+        procMs: Math.round(procMs * 10) / 10,
+        resolvedSockets: endpoints.stats.resolved,
         processes: processes.size,
         connections: endpoints.stats.connections,
         listening: endpoints.stats.listening,
