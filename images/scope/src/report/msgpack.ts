@@ -1,3 +1,5 @@
+import { dict } from './types.ts';
+
 /**
  * A small MessagePack reader and writer tuned for Scope reports.
  *
@@ -87,7 +89,7 @@ class Reader {
 
   private map(n: number, depth: number): MsgMap {
     if (n * 2 > this.bytes.length - this.pos) throw new MsgpackError(`truncated data: map of ${n} at byte ${this.pos}`);
-    const out = Object.create(null) as MsgMap;
+    const out = dict<MsgValue>() as MsgMap;
     for (let i = 0; i < n; i++) {
       const k = this.value(depth + 1);
       let key: string;

@@ -95,9 +95,17 @@ export const KEYS = {
 
 export type Dict<T> = Record<string, T>;
 
-/** A prototype-less object used as a map. */
+/**
+ * Objects whose prototype is an empty, frozen, prototype-less object: nothing is inherited (not even
+ * `__proto__`, so any string is just a key) and V8 keeps small ones in its fast shape-based mode, which
+ * Object.create(null) objects never are.
+ */
+const EmptyProto = function EmptyProto() {} as unknown as new () => object;
+EmptyProto.prototype = Object.freeze(Object.create(null) as object);
+
+/** An empty object used as a map (see EmptyProto). */
 export function dict<T>(): Dict<T> {
-  return Object.create(null) as Dict<T>;
+  return new EmptyProto() as Dict<T>;
 }
 
 export interface LatestEntry {

@@ -1,0 +1,101 @@
+/**
+ * Scope app memory: RSS of the app (a child process, read from /proc/<pid>/status) idle, then while 10
+ * probes each send a ~200-node report every 3 s and one browser-like client watches the processes
+ * websocket. Goal: ≤ 60 MB.
+ *
+ *   npx tsx bench/scope-app-rss.ts            (SECONDS=60 to change how long the probes report)
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+import { freePort, waitFor } from '@saas/kit/testing';
+import { encodeReport } from '../images/scope/src/report/index.ts';
+import { countNodes, syntheticReport } from '../fixtures/reports/synthetic.ts';
+
+const DURATION_S = Number(process.env.SECONDS ?? 60);
+const PROBES = 10;
+const INTERVAL_MS = 3000;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function rssMB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
+  return kb / 1024;
+}
+
+/** The RSS of the app's node process (the one running main.ts: `node --import tsx` has no wrapper). */
+async function sample(pid: number, seconds: number, everyMs = 500): Promise<number[]> {
+  const out: number[] = [];
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    out.push(rssMB(pid));
+    await sleep(everyMs);
+  }
+  return out;
+}
+
+const port = await freePort();
+const main = fileURLToPath(new URL('../images/scope/src/main.ts', import.meta.url));
+const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  env: { ...process.env, SCOPE_ROLE: 'app', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const base = `http://127.0.0.1:${port}`;
+const rows: [string, string, string][] = [];
+let probeTimers: NodeJS.Timeout[] = [];
+let ws: WebSocket | undefined;
+try {
+  await waitFor('the app', async () => (await fetch(`${base}/healthz`)).ok, 30_000);
+  await fetch(`${base}/static/app.js`); // the map page bundle, as a first visit loads it
+  await sleep(3000);
+  const idle = await sample(child.pid!, 5);
+  rows.push(['idle (after start and one page load)', `${median(idle).toFixed(1)} MB`, `${Math.max(...idle).toFixed(1)} MB`]);
+
+  let sent = 0;
+  let failed = 0;
+  let nodes = 0;
+  const send = async (i: number) => {
+    const report = syntheticReport({ hosts: PROBES, processesPerHost: 65, onlyHost: i, now: Date.now(), id: String(Date.now() * 10 + i) });
+    nodes = countNodes(report);
+    const { body, headers } = encodeReport(report);
+    const res = await fetch(`${base}/api/report`, { method: 'POST', body: Uint8Array.from(body), headers: { ...headers, 'X-Scope-Probe-ID': `probe-${i}` } });
+    if (res.ok) sent++;
+    else failed++;
+  };
+  for (let i = 0; i < PROBES; i++) {
+    await sleep(INTERVAL_MS / PROBES); // spread the probes over the interval, as real ones drift
+    void send(i);
+    probeTimers.push(setInterval(() => void send(i), INTERVAL_MS));
+  }
+  let wsMessages = 0;
+  ws = new WebSocket(`${base.replace('http', 'ws')}/api/topology/processes/ws`);
+  ws.on('message', () => wsMessages++);
+
+  const warmup = Math.min(20, Math.floor(DURATION_S / 3)); // the 15 s window fills up first
+  await sleep(warmup * 1000);
+  const loaded = await sample(child.pid!, DURATION_S - warmup);
+  rows.push([`${PROBES} probes × ${nodes} nodes every ${INTERVAL_MS / 1000} s + 1 websocket viewer`, `${median(loaded).toFixed(1)} MB`, `${Math.max(...loaded).toFixed(1)} MB`]);
+  const topo = (await (await fetch(`${base}/api/topology`)).json()) as { id: string; stats: { node_count: number } }[];
+  console.log(
+    `Scope app RSS — app as a child process (node --import tsx), ${DURATION_S} s of reporting: ${sent} reports accepted, ${failed} refused, ${wsMessages} websocket messages; processes view: ${topo.find((x) => x.id === 'processes')?.stats.node_count} nodes\n`,
+  );
+} finally {
+  for (const t of probeTimers) clearInterval(t);
+  probeTimers = [];
+  ws?.close();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+const w0 = Math.max(...rows.map((r) => r[0].length));
+console.log(`${'state'.padEnd(w0)}  median RSS  max RSS`);
+console.log(`${'-'.repeat(w0)}  ----------  -------`);
+for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(10)}  ${c}`);
+console.log('\ngoal: ≤ 60 MB');
