@@ -133,6 +133,10 @@ test('with the real Docker daemon: container and image nodes, processes parented
   t.deepEqual(init!.parents.container_image, [`${imageID};<container_image>`]);
   t.is(init!.latest.docker_container_id?.value, info.Id);
 
+  const memory = cNode!.metrics.docker_memory_usage;
+  t.truthy(memory, 'container memory: the RSS of its processes');
+  t.true(memory!.samples[0]!.value >= Number(init!.metrics.process_memory_usage_bytes!.samples[0]!.value));
+
   const execd = report.topologies.Process!.nodes[`${hostName};${execPid}`];
   t.truthy(execd, 'the exec’d process (its parent is the runtime shim, so only its cgroup ties it to the container)');
   t.deepEqual(execd!.parents.container, [`${info.Id};<container>`]);

@@ -39,6 +39,10 @@ export const CONTAINER_TEMPLATES: TopologyTemplate = {
     docker_container_ports: { id: 'docker_container_ports', label: 'Ports', priority: 15, from: 'sets' },
     docker_container_created: { id: 'docker_container_created', label: 'Created', priority: 16, from: 'latest' },
   },
+  metricTemplates: {
+    docker_cpu_total_usage: { id: 'docker_cpu_total_usage', label: 'CPU', format: 'percent', priority: 1 },
+    docker_memory_usage: { id: 'docker_memory_usage', label: 'Memory', format: 'filesize', priority: 2 },
+  },
 };
 
 export const CONTAINER_IMAGE_TEMPLATES: TopologyTemplate = {

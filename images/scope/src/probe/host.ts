@@ -38,6 +38,8 @@ export function bridgeNetworks(bridge = 'docker0'): string[] {
 
 export class HostReporter {
   private prevCpu: CpuTimes | undefined;
+  /** MemTotal from the last report, the ceiling of container memory metrics. */
+  memTotalBytes: number | undefined;
 
   constructor(
     private readonly opts: { procRoot: string; hostID: string; hostName: string; probeID: string; version: string },
@@ -69,7 +71,10 @@ export class HostReporter {
     }
     if (cpu) this.prevCpu = cpu;
     const mem = readMemInfo(procRoot);
-    if (mem) node.metrics.host_mem_usage_bytes = singletonMetric(now, mem.usedBytes, mem.totalBytes);
+    if (mem) {
+      node.metrics.host_mem_usage_bytes = singletonMetric(now, mem.usedBytes, mem.totalBytes);
+      this.memTotalBytes = mem.totalBytes;
+    }
     return node;
   }
 }

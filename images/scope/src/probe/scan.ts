@@ -135,7 +135,11 @@ export class Scanner {
     const docker = await dockerPromise;
     const pods = await podsPromise;
 
+    const hostTopology = emptyTopology(HOST_TEMPLATES);
+    addNode(hostTopology, this.host.report(now));
     const processTopology = emptyTopology(PROCESS_TEMPLATES);
+    // Per container: the memory and CPU of its processes, summed (cheaper than Docker's stats stream).
+    const usage = new Map<string, { rss: number; cpu: number; measured: boolean }>();
     for (const p of processes.values()) {
       const node = makeNode('Process', processNodeId(hostID, p.pid));
       setLatest(node, now, {
@@ -156,13 +160,28 @@ export class Scanner {
           setLatest(node, now, { docker_container_id: c.id });
           addParent(node, 'container', containerNodeId(c.id));
           addParent(node, 'container_image', containerImageNodeId(c.imageID));
+          const u = usage.get(c.id) ?? { rss: 0, cpu: 0, measured: false };
+          u.rss += p.rssBytes;
+          if (p.cpuPercent !== undefined) {
+            u.cpu += p.cpuPercent;
+            u.measured = true;
+          }
+          usage.set(c.id, u);
         }
       }
       addNode(processTopology, node);
     }
+    if (docker) {
+      const memTotal = this.host.memTotalBytes;
+      for (const [id, u] of usage) {
+        const cNode = docker.containers.nodes[containerNodeId(id)];
+        if (!cNode) continue;
+        cNode.metrics.docker_memory_usage = singletonMetric(now, u.rss, memTotal ?? u.rss);
+        // Percent of the whole machine, as Scope's docker_cpu_total_usage (max 100).
+        if (u.measured) cNode.metrics.docker_cpu_total_usage = singletonMetric(now, u.cpu / (maxCpuPercent / 100), 100);
+      }
+    }
 
-    const hostTopology = emptyTopology(HOST_TEMPLATES);
-    addNode(hostTopology, this.host.report(now));
 
     const report: Report = {
       id: randomReportID(),
