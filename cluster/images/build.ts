@@ -174,11 +174,20 @@ async function dockerBuild(
   return id ?? info.id;
 }
 
-/** Removes older builds of the same image that nothing uses (the daemon refuses, and we ignore, those in use). */
+/** A container label naming images it starts by tag (app-mapper's Scope app image): those are kept. */
+export const REFERENCES_LABEL = `${LABEL_PREFIX}.references`;
+
+/**
+ * Removes older builds of the same image that nothing uses: not run by a container (the daemon refuses, and we
+ * ignore, those) and not named by a container's REFERENCES_LABEL.
+ */
 async function pruneOld(docker: Docker, name: string, keepTag: string): Promise<void> {
   const images = await docker.listImages({ filters: { label: [`${LABEL_PREFIX}.image=${name}`] } });
+  const containers = await docker.listContainers({ all: true, filters: { label: [REFERENCES_LABEL] } });
+  const referenced = new Set(containers.flatMap((c) => (c.Labels[REFERENCES_LABEL] ?? '').split(',')));
   for (const img of images) {
-    if ((img.RepoTags ?? []).includes(keepTag)) continue;
+    const tags = img.RepoTags ?? [];
+    if (tags.includes(keepTag) || tags.some((t) => referenced.has(t))) continue;
     try {
       await docker.getImage(img.Id).remove();
     } catch {

@@ -24,7 +24,7 @@ import type {
   SystemStatus,
   UpOptions,
 } from '../../runtime.ts';
-import { buildImages, type BuiltImage } from '../../images/build.ts';
+import { buildImages, REFERENCES_LABEL, type BuiltImage } from '../../images/build.ts';
 import { connectDocker, dockerSocketGroup, dockerSocketPath, isNotFound, requireDocker, type Docker } from '../../images/docker.ts';
 import { projectHash } from '../../images/paths.ts';
 import { imageSpec, type ImageSpec } from '../../images/specs.ts';
@@ -271,6 +271,7 @@ export class DockerRuntime implements Runtime {
         [LABELS.image]: plan.runs,
         [LABELS.config]: hash,
         [LABELS.urls]: JSON.stringify(plan.urls),
+        ...(extraEnv.SCOPE_APP_IMAGE ? { [REFERENCES_LABEL]: extraEnv.SCOPE_APP_IMAGE } : {}),
         ...(plan.readiness ? { [LABELS.readiness]: JSON.stringify(plan.readiness) } : {}),
       },
       ExposedPorts: exposed,
