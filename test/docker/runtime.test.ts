@@ -113,6 +113,20 @@ test.serial('the account flow and the probe path work through the containers; th
   t.is(apps.length, 1);
 });
 
+test.serial("logs come from a service's container; restart brings it back ready", async (t) => {
+  t.timeout(120_000);
+  const lines: string[] = [];
+  await runtime.logs('users', (l) => lines.push(l), { tail: 5 });
+  t.true(lines.length > 0 && lines.length <= 5);
+  t.true(lines.every((l) => (JSON.parse(l) as { service?: string }).service === 'users'));
+  await t.throwsAsync(runtime.logs('no-such-service', () => undefined), { message: /no container for "no-such-service"/ });
+
+  const before = (await docker.getContainer(containerIds.get('ui-server')!).inspect()).State.StartedAt;
+  await runtime.restart('ui-server');
+  await waitFor('ui-server ready after restart', async () => (await runtime.status()).services.find((s) => s.name === 'ui-server')?.ready, 60_000, 500);
+  t.not((await docker.getContainer(containerIds.get('ui-server')!).inspect()).State.StartedAt, before);
+});
+
 test.serial('up again with nothing changed builds nothing and replaces no container', async (t) => {
   t.timeout(120_000);
   const events: EngineEvent[] = [];
