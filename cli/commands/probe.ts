@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createLogger } from '@saas/kit';
+import { pino } from 'pino';
 import type { ProbeEvent } from '../../images/scope/src/probe/main.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../args.ts';
 import { openRuntime, pickRuntime, type Context } from '../context.ts';
@@ -27,7 +27,7 @@ export async function probe(ctx: Context, values: Record<string, unknown>, posit
   const handle = startProbe({
     url,
     token: String(values.token),
-    log: createLogger('scope-probe', 'silent'),
+    log: pino({ level: 'silent' }),
     onEvent: (e) => {
       const line = describe(e);
       // A failing probe retries with backoff; say so once per kind of failure, not at every attempt.

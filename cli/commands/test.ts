@@ -1,10 +1,11 @@
-import { runSmoke } from '../../cluster/smoke/flow.ts';
+import { preloadProbe, runSmoke } from '../../cluster/smoke/flow.ts';
 import { tailLog } from '../../cluster/smoke/logs.ts';
 import { EXIT_FAILURE, EXIT_OK } from '../args.ts';
 import { openRuntime, pickRuntime, type Context } from '../context.ts';
 import { duration } from '../render/plain.ts';
 
 export async function test(ctx: Context, values: Record<string, unknown>): Promise<number> {
+  preloadProbe(); // it takes a while to load: let it overlap the status call and the first steps
   const name = pickRuntime(ctx, values.runtime);
   const runtime = await openRuntime(ctx, name);
   const s = await runtime.status();

@@ -3,7 +3,7 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StepError, step, type Diagnosis, type EngineEvent, type EventSink } from '../events.ts';
 import type { Endpoints } from '../runtime.ts';
-import { createLogger } from '@saas/kit';
+import { pino } from 'pino';
 import type { ProbeEvent, ProbeOptions } from '../../images/scope/src/probe/main.ts';
 import { CookieJar, Unexpected, describe, parseJson, request, type Answer } from './http.ts';
 
@@ -64,7 +64,11 @@ const SESSION_COOKIE = '_weave_scope_session';
 
 let probeModule: Promise<typeof import('../../images/scope/src/probe/main.ts')> | undefined;
 
-/** Starts loading the probe (it pulls in Docker and Kubernetes clients) while the first steps run. */
+/** Starts loading the probe (it pulls in the Docker client and the report encoder) ahead of its step. */
+export function preloadProbe(): void {
+  void loadProbeModule().catch(() => {}); // a failure shows in the probe step
+}
+
 function loadProbeModule() {
   probeModule ??= import('../../images/scope/src/probe/main.ts');
   return probeModule;
@@ -89,7 +93,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
   const mail = endpoints.mail.replace(/\/$/, '');
   const jar = new CookieJar();
   const t0 = Date.now();
-  if (!options.startProbe) void loadProbeModule().catch(() => {}); // a failure shows in the probe step
+  if (!options.startProbe) preloadProbe();
 
   const steps: SmokeStepResult[] = [];
   const titles = new Map<string, string>();
@@ -153,7 +157,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
     const deadline = Date.now() + timeoutMs;
     let seen: Mail[] = [];
     progress(`polling ${mail}/email`);
-    for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+    for (let delay = 50; ; delay = Math.min(delay * 2, 250)) {
       seen = await mailsTo();
       const found = seen.find(match);
       if (found) return found;
@@ -235,7 +239,10 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
         // The org's app is provisioned on the first report (503 meanwhile): retry quickly, it is a short test.
         backoff: { initialMs: 100, maxMs: 500, maxRetryAfterMs: 500 },
         // The flow reports through events; the probe's own log would land on dev's stdout.
-        log: createLogger('scope-probe', 'silent'),
+        log: pino({ level: 'silent' }),
+        // This machine's host is what the map must show; containers and pods would only slow the first scan.
+        docker: false,
+        kubernetes: false,
         onEvent: (e) => {
           lastProbeEvent = e;
           if (e.type === 'published') published = e.count;
@@ -249,7 +256,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
       const url = `${frontend}/api/app/${encodeURIComponent(organization!)}/api/topology/hosts`;
       let last: Answer | undefined;
       let lastNote = '';
-      for (let delay = 100; ; delay = Math.min(delay * 2, 500)) {
+      for (let delay = 100; ; delay = Math.min(delay * 2, 250)) {
         last = await request(url, { headers: { cookie: jar.header(), accept: 'application/json' }, signal });
         if (last.status === 200) {
           const nodes = hostNodes(last);
