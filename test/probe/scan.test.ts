@@ -24,7 +24,7 @@ function scanner(): Scanner {
   });
 }
 
-test('a scan of the real /proc finds this test process, its host, and a loopback TCP connection mapped through socket inodes', async (t) => {
+test.serial('a scan of the real /proc finds this test process, its host, and a loopback TCP connection mapped through socket inodes', async (t) => {
   const accepted: net.Socket[] = [];
   const server = net.createServer((s) => accepted.push(s));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -89,7 +89,7 @@ test('a scan of the real /proc finds this test process, its host, and a loopback
   t.is(back.topologies.Process!.nodes[self!.id]!.latest.cmdline!.value, self!.latest.cmdline!.value);
 });
 
-test('a second scan reports CPU use per process, relative to one CPU', async (t) => {
+test.serial('a second scan reports CPU use per process, relative to one CPU', async (t) => {
   const s = scanner();
   const first = await s.scan();
   t.is(first.report.topologies.Process!.nodes[`${hostName};${process.pid}`]!.metrics.process_cpu_usage_percent, undefined);
@@ -103,7 +103,7 @@ test('a second scan reports CPU use per process, relative to one CPU', async (t)
   t.truthy(second.report.topologies.Host!.nodes[`${hostName};<host>`]!.metrics.host_cpu_usage_percent);
 });
 
-test('connections opened between scans are mapped too (descriptor links are cached, never trusted blindly)', async (t) => {
+test.serial('connections opened between scans are mapped too (descriptor links are cached, never trusted blindly)', async (t) => {
   const accepted: net.Socket[] = [];
   const server = net.createServer((sock) => accepted.push(sock));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -135,7 +135,7 @@ test('connections opened between scans are mapped too (descriptor links are cach
   t.deepEqual(node!.adjacency, [`${hostName};127.0.0.1;${port}`]);
 });
 
-test('a listening socket is an endpoint of its process; connections accepted on it point at it', async (t) => {
+test.serial('a listening socket is an endpoint of its process; connections accepted on it point at it', async (t) => {
   const server = net.createServer((s) => s.destroy());
   await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
   t.teardown(() => server.close());
@@ -146,7 +146,7 @@ test('a listening socket is an endpoint of its process; connections accepted on 
   t.is(listener!.latest.pid?.value, String(process.pid));
 });
 
-test('/proc/net/tcp lines decode to addresses, ports, states and inodes (IPv4, IPv6, v4-mapped)', (t) => {
+test.serial('/proc/net/tcp lines decode to addresses, ports, states and inodes (IPv4, IPv6, v4-mapped)', (t) => {
   const table = [
     '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
     '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4242 1 0000000000000000 100 0 0 10 0',
@@ -162,7 +162,7 @@ test('/proc/net/tcp lines decode to addresses, ports, states and inodes (IPv4, I
   t.is(formatIPv6([0x2001, 0xdb8, 0, 1, 0, 0, 0, 1]), '2001:db8:0:1::1');
 });
 
-test('/proc/<pid>/stat parses even when the command name has spaces and parentheses', (t) => {
+test.serial('/proc/<pid>/stat parses even when the command name has spaces and parentheses', (t) => {
   const stat = parseStat('4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 5 0 12345 1000000 250 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0');
   t.truthy(stat);
   t.is(stat!.comm, 'my (odd) name');
@@ -173,7 +173,7 @@ test('/proc/<pid>/stat parses even when the command name has spaces and parenthe
   t.is(stat!.rssPages, 250);
 });
 
-test('endpoint scopes follow Weave Scope: loopback and bridge addresses get the host id, routable ones none', (t) => {
+test.serial('endpoint scopes follow Weave Scope: loopback and bridge addresses get the host id, routable ones none', (t) => {
   const bridge = [parseCidr('172.17.0.1/16')!];
   t.is(endpointScope('vm', '127.0.0.1', 1, 1, bridge), 'vm');
   t.is(endpointScope('vm', '::1', 1, 1, bridge), 'vm');

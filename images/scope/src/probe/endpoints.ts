@@ -21,7 +21,7 @@ export interface EndpointScanInput {
    * Re-reads every process's descriptor links. Called when a socket in the tables has no known owner
    * (process socket inodes may come from a cache); not needed when they were all read fresh.
    */
-  resolveSockets?: () => void;
+  resolveSockets?: () => Promise<void>;
   /** Sockets no process could be found for at the last full resolution (kept by the caller between scans). */
   knownUnowned?: Set<number>;
   /** Re-read every descriptor link first, whatever the tables say (the caller does so now and then). */
@@ -82,7 +82,7 @@ export function endpointScope(hostID: string, address: string, netns: number | u
   return '';
 }
 
-export function scanEndpoints(input: EndpointScanInput): { topology: Topology; stats: EndpointScanStats } {
+export async function scanEndpoints(input: EndpointScanInput): Promise<{ topology: Topology; stats: EndpointScanStats }> {
   const { procRoot, hostID, processes, localNetworks, now } = input;
   const topology = emptyTopology();
   const hostNode = hostNodeId(hostID);
@@ -91,7 +91,7 @@ export function scanEndpoints(input: EndpointScanInput): { topology: Topology; s
 
   let resolved = false;
   if (input.forceResolve && input.resolveSockets) {
-    input.resolveSockets();
+    await input.resolveSockets();
     resolved = true;
   }
 
@@ -130,7 +130,7 @@ export function scanEndpoints(input: EndpointScanInput): { topology: Topology; s
       tables.flatMap((t) => t.sockets.filter((s) => s.inode && (s.state === TCP_LISTEN || isConnected(s.state)) && !owner.has(s.inode)).map((s) => s.inode));
     const known = input.knownUnowned ?? new Set<number>();
     if (unowned().some((inode) => !known.has(inode))) {
-      input.resolveSockets();
+      await input.resolveSockets();
       resolved = true;
       owner = buildOwners();
       known.clear();

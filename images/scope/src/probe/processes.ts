@@ -59,6 +59,9 @@ interface Cached {
 }
 
 const CACHE_MS = 60_000;
+/** Processes read between two yields to the event loop, so a walk never blocks it for long. */
+const YIELD_EVERY = 32;
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const UNLIMITED = 18446744073709551615;
 
 export class ProcessWalker {
@@ -69,7 +72,7 @@ export class ProcessWalker {
 
   constructor(private readonly procRoot: string) {}
 
-  walk(now = Date.now()): WalkResult {
+  async walk(now = Date.now()): Promise<WalkResult> {
     const cpu = readCpuTimes(this.procRoot);
     // Elapsed clock ticks per CPU since the last walk: the denominator of every process's CPU share.
     const elapsedPerCpu = cpu && this.prevCpu ? (cpu.total - this.prevCpu.total) / cpu.cpus : 0;
@@ -78,7 +81,9 @@ export class ProcessWalker {
     const nextKeys = new Map<number, string>();
     const page = pageSize();
 
+    let n = 0;
     for (const pid of listPids(this.procRoot)) {
+      if (++n % YIELD_EVERY === 0) await yieldToLoop();
       const stat = readStat(this.procRoot, pid);
       if (!stat) continue;
       const fdNames = readFdNames(this.procRoot, pid);
@@ -132,8 +137,10 @@ export class ProcessWalker {
   }
 
   /** Re-reads every descriptor link of the given processes, updating their socket inodes in place. */
-  resolveSockets(processes: Iterable<ProcessInfo>): void {
+  async resolveSockets(processes: Iterable<ProcessInfo>): Promise<void> {
+    let n = 0;
     for (const p of processes) {
+      if (++n % YIELD_EVERY === 0) await yieldToLoop();
       const cached = this.cache.get(this.keys.get(p.pid) ?? '');
       const fds = new Map<string, number>();
       const socketInodes: number[] = [];

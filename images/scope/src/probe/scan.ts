@@ -65,8 +65,10 @@ export interface ScannerOptions {
 export interface ScanStats {
   /** wall time of the whole scan, Docker and Kubernetes API calls included */
   ms: number;
-  /** time spent reading /proc (walk and TCP tables): the probe's own CPU cost */
+  /** wall time of the /proc phase (walk and TCP tables; it yields to the event loop now and then) */
   procMs: number;
+  /** CPU time (user + system) this process used during the scan: the probe's cost when it runs alone */
+  cpuMs: number;
   /** whether this scan re-read every descriptor link (see ProcessWalker) */
   resolvedSockets: boolean;
   processes: number;
@@ -109,6 +111,7 @@ export class Scanner {
 
   async scan(): Promise<{ report: Report; stats: ScanStats }> {
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     const now = Date.now();
     const { procRoot, hostID } = this.opts;
     const hostNode = hostNodeId(hostID);
@@ -118,8 +121,8 @@ export class Scanner {
     const podsPromise: Promise<Topology | undefined> = this.kubernetes ? this.kubernetes.scan(now) : Promise.resolve(undefined);
 
     const procStarted = performance.now();
-    const { processes, maxCpuPercent } = this.walker.walk(now);
-    const endpoints = scanEndpoints({
+    const { processes, maxCpuPercent } = await this.walker.walk(now);
+    const endpoints = await scanEndpoints({
       procRoot,
       hostID,
       processes,
@@ -200,11 +203,13 @@ export class Scanner {
         Host: hostTopology,
       },
     };
+    const cpu = process.cpuUsage(cpuStarted);
     return {
       report,
       stats: {
         ms: Math.round((performance.now() - started) * 10) / 10,
         procMs: Math.round(procMs * 10) / 10,
+        cpuMs: Math.round(((cpu.user + cpu.system) / 1000) * 10) / 10,
         resolvedSockets: endpoints.stats.resolved,
         processes: processes.size,
         connections: endpoints.stats.connections,
