@@ -1,0 +1,11 @@
+import type { Outbox } from './outbox.ts';
+import type { Sessions } from './sessions.ts';
+import type { Store } from './store.ts';
+
+/** What the routes work with. */
+export interface UsersContext {
+  store: Store;
+  sessions: Sessions;
+  outbox: Outbox;
+  clock: () => Date;
+}

@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import { badRequest, HttpError, unauthorized } from '@saas/kit';
+import type { UsersContext } from '../context.ts';
+import { bodyObject, normaliseEmail, queryString } from '../input.ts';
+import { LOGIN_TOKEN_PATTERN, sha256 } from '../tokens.ts';
+
+const SIGNUP_ANSWER = {
+  message: 'Thanks for signing up! Check your mail: we sent you a note, and will mail you a login link once your account is approved.',
+};
+
+const LOGIN_FAILURES = {
+  invalid: 'this login link is not valid; use the latest link we mailed you',
+  used: 'this login link has already been used; sign up again with the same address to get a new one',
+  expired: 'this login link has expired; sign up again with the same address to get a new one',
+} as const;
+
+/** The public API, reached through the frontend: sign-up, login, logout, and the dashboard's lookups. */
+export function publicRoutes(app: FastifyInstance, ctx: UsersContext): void {
+  const { store, sessions, outbox, clock } = ctx;
+
+  app.post('/api/users/signup', async (request) => {
+    const email = normaliseEmail(bodyObject(request.body).email);
+    const outcome = await store.signup(email, clock());
+    if (outcome !== 'pending') outbox.wake();
+    request.log.info({ outcome }, 'sign-up');
+    // The same answer whatever the outcome, so the endpoint does not tell who has an account.
+    return SIGNUP_ANSWER;
+  });
+
+  app.get('/api/users/login', async (request, reply) => {
+    const rawEmail = queryString(request.query, 'email');
+    const token = queryString(request.query, 'token');
+    if (!rawEmail || !token) throw badRequest('the login link is incomplete: it needs both email and token');
+    const email = normaliseEmail(rawEmail);
+    if (!LOGIN_TOKEN_PATTERN.test(token)) throw unauthorized(LOGIN_FAILURES.invalid);
+    const result = await store.consumeLoginToken(email, sha256(token), clock());
+    if (typeof result === 'string') throw new HttpError(401, LOGIN_FAILURES[result]);
+    if (!result.organization) throw unauthorized(LOGIN_FAILURES.invalid);
+    await sessions.create(reply, result.id);
+    request.log.info({ userId: result.id }, 'logged in');
+    return { email: result.email, organizationName: result.organization.name };
+  });
+
+  app.post('/api/users/logout', async (request, reply) => {
+    await sessions.destroy(request, reply);
+    return { message: 'logged out' };
+  });
+
+  app.get('/api/users/lookup', async (request) => {
+    const user = await sessions.require(request);
+    return {
+      email: user.email,
+      organizationName: user.organization.name,
+      firstProbeUpdateAt: user.organization.firstProbeUpdateAt?.toISOString() ?? null,
+    };
+  });
+
+  app.get<{ Params: { orgName: string } }>('/api/users/org/:orgName', async (request) => {
+    const user = await sessions.require(request);
+    // Any organisation but the caller's gets the same 401, so names of others cannot be probed.
+    if (request.params.orgName !== user.organization.name) throw unauthorized(`no access to organisation ${request.params.orgName.slice(0, 100)}`);
+    const org = user.organization;
+    return { name: org.name, probeToken: org.probeToken, firstProbeUpdateAt: org.firstProbeUpdateAt?.toISOString() ?? null };
+  });
+}
