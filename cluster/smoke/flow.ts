@@ -116,6 +116,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
           return await fn(progress);
         } catch (err) {
           if (err instanceof StepError) throw err;
+          if (signal?.aborted) throw new StepError({ summary: 'interrupted' }, { cause: err });
           const u = err instanceof Unexpected ? err : undefined;
           const diagnosis: Diagnosis = { summary: u?.summary ?? (err as Error).message };
           if (u) {

@@ -93,3 +93,15 @@ test('login links are found in text or HTML, whatever host they name', (t) => {
   t.is(html?.search, '?email=a%40b.c&token=t0k');
   t.is(findLoginLink({ id: '3', text: 'you are on the list: http://x/login' }), undefined);
 });
+
+test('smoke flow: Ctrl-C (an aborted signal) ends the flow as interrupted, without waiting out the timeout', async (t) => {
+  const server = await frontendAnswering(200, '[]'); // accepts the sign-up; as the mail capture, lists no mail
+  t.teardown(() => server.close());
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 300);
+  const result = await runSmoke({ endpoints: { frontend: server.url, users: server.url, mail: server.url }, emit: () => {}, signal: controller.signal, mailTimeoutMs: 60_000 });
+  t.false(result.ok);
+  t.is(result.failure?.step, 'test/welcome-mail');
+  t.is(result.failure?.diagnosis.summary, 'interrupted');
+  t.true(server.paths.includes('GET /email'));
+});
