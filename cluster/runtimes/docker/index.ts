@@ -278,6 +278,7 @@ export class DockerRuntime implements Runtime {
       HostConfig: {
         Init: true,
         RestartPolicy: { Name: 'unless-stopped' },
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
         NetworkMode: this.network,
         PortBindings: bindings,
         ...(plan.dataVolume ? { Mounts: [{ Type: 'volume', Source: plan.dataVolume, Target: DATA_MOUNT }] } : {}),

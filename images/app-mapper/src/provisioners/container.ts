@@ -247,6 +247,7 @@ export class ContainerProvisioner implements Provisioner {
         Init: true,
         NetworkMode: this.opts.network,
         RestartPolicy: { Name: 'no' },
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
         ...(published ? { PortBindings: { [`${this.port}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
       },
       NetworkingConfig: { EndpointsConfig: { [this.opts.network]: { Aliases: [`scope-app-${org}`] } } },
