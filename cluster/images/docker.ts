@@ -53,7 +53,7 @@ export function noDaemonError(cause?: unknown): StepError {
 
 /** Connects and checks the daemon answers; throws the clear "start a daemon or use --runtime local" error otherwise. */
 export async function requireDocker(docker: Docker = connectDocker()): Promise<Docker> {
-  if (!(await pingDocker(docker))) throw noDaemonError();
+  if (!(await pingDocker(docker, 5000))) throw noDaemonError();
   return docker;
 }
 

@@ -1,9 +1,17 @@
 // The HEALTHCHECK of every service image (exec form: the base image may have no shell).
 //   node /app/healthcheck.mjs http [path=/healthz] [port=$PORT|8080]   → healthy when the path answers 2xx
 //   node /app/healthcheck.mjs tcp [port=$PORT]                         → healthy when the port accepts a connection
+//   … --unless NAME=value                                              → healthy without a check when $NAME is value
+//                                                                        (the scope image's probe role serves no HTTP)
 import net from 'node:net';
 
-const [kind = 'http', ...args] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const unless = argv.indexOf('--unless');
+if (unless !== -1) {
+  const [name, value] = (argv.splice(unless, 2)[1] ?? '').split('=');
+  if (name && process.env[name] === value) process.exit(0);
+}
+const [kind = 'http', ...args] = argv;
 const timeoutMs = 2500;
 const fail = (why) => {
   process.stderr.write(`unhealthy: ${why}\n`);
