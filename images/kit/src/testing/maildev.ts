@@ -25,9 +25,12 @@ export interface Maildev {
   stop(): Promise<void>;
 }
 
-/** Real maildev 2.2.1 from npm, in a child process of its own (its SMTP server is a module singleton). */
-export async function startMaildev(): Promise<Maildev> {
-  const smtpPort = await freePort();
+/**
+ * Real maildev 2.2.1 from npm, in a child process of its own (its SMTP server is a module singleton).
+ * smtpPort: listen for SMTP there (e.g. where a service was told the mail server is, to bring it back up).
+ */
+export async function startMaildev(opts: { smtpPort?: number } = {}): Promise<Maildev> {
+  const smtpPort = opts.smtpPort ?? (await freePort());
   const webPort = await freePort();
   const bin = require.resolve('maildev/bin/maildev');
   const child: ChildProcess = spawn(process.execPath, [bin, '--smtp', String(smtpPort), '--web', String(webPort), '--ip', '127.0.0.1', '--silent'], {
