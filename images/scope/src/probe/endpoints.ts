@@ -125,17 +125,18 @@ export async function scanEndpoints(input: EndpointScanInput): Promise<{ topolog
     return owner;
   };
   let owner = buildOwners();
-  if (input.resolveSockets && !resolved) {
-    const unowned = (): number[] =>
-      tables.flatMap((t) => t.sockets.filter((s) => s.inode && (s.state === TCP_LISTEN || isConnected(s.state)) && !owner.has(s.inode)).map((s) => s.inode));
-    const known = input.knownUnowned ?? new Set<number>();
-    if (unowned().some((inode) => !known.has(inode))) {
-      await input.resolveSockets();
-      resolved = true;
-      owner = buildOwners();
-      known.clear();
-      for (const inode of unowned()) known.add(inode);
-    }
+  const unowned = (): number[] =>
+    tables.flatMap((t) => t.sockets.filter((s) => s.inode && (s.state === TCP_LISTEN || isConnected(s.state)) && !owner.has(s.inode)).map((s) => s.inode));
+  const known = input.knownUnowned ?? new Set<number>();
+  if (input.resolveSockets && !resolved && unowned().some((inode) => !known.has(inode))) {
+    await input.resolveSockets();
+    resolved = true;
+    owner = buildOwners();
+  }
+  if (resolved) {
+    // What is still unowned after reading every link (sockets of processes we cannot see) stays so.
+    known.clear();
+    for (const inode of unowned()) known.add(inode);
   }
 
   const stats: EndpointScanStats = { namespaces: tables.length, resolved, connections: 0, listening: 0 };

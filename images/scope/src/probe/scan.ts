@@ -3,7 +3,6 @@
  * sources exist, put together as one full report.
  */
 import crypto from 'node:crypto';
-import os from 'node:os';
 import type { Logger } from '@saas/kit';
 import { bridgeNetworks, HOST_TEMPLATES, HostReporter } from './host.ts';
 import { ProcessWalker } from './processes.ts';
@@ -24,7 +23,7 @@ import {
   type Topology,
   type TopologyTemplate,
 } from './model.ts';
-import { dict, type Report } from '../report/index.ts';
+import { dict, randomReportID, type Report } from '../report/index.ts';
 import { CONTAINER_IMAGE_TEMPLATES, CONTAINER_TEMPLATES } from './docker.ts';
 
 export const PROCESS_TEMPLATES: TopologyTemplate = {
@@ -116,9 +115,15 @@ export class Scanner {
     const { procRoot, hostID } = this.opts;
     const hostNode = hostNodeId(hostID);
 
-    // Containers and pods come over the network; ask for them while /proc is read.
-    const dockerPromise: Promise<DockerScan | undefined> = this.docker ? this.docker.scan(now) : Promise.resolve(undefined);
-    const podsPromise: Promise<Topology | undefined> = this.kubernetes ? this.kubernetes.scan(now) : Promise.resolve(undefined);
+    // Containers and pods come over the network; ask for them while /proc is read. Their reporters
+    // handle their own errors; anything else is logged here so it can never go unhandled meanwhile.
+    const settle = <T>(what: string, p: Promise<T> | undefined): Promise<T | undefined> =>
+      (p ?? Promise.resolve(undefined)).catch((err: unknown) => {
+        this.opts.log.error({ err }, `${what} scan failed`);
+        return undefined;
+      });
+    const dockerPromise: Promise<DockerScan | undefined> = settle('Docker', this.docker?.scan(now));
+    const podsPromise: Promise<Topology | undefined> = settle('Kubernetes', this.kubernetes?.scan(now));
 
     const procStarted = performance.now();
     const { processes, maxCpuPercent } = await this.walker.walk(now);
@@ -185,7 +190,6 @@ export class Scanner {
       }
     }
 
-
     const report: Report = {
       id: randomReportID(),
       ts: now,
@@ -222,14 +226,8 @@ export class Scanner {
   }
 }
 
-/** A report id as Weave Scope makes them: a random non-negative 63-bit integer in decimal. */
-export function randomReportID(): string {
-  return (crypto.randomBytes(8).readBigUInt64BE() >> 1n).toString();
-}
-
 /** A probe id as Weave Scope makes them: a random 63-bit integer in hex. */
 export function randomProbeID(): string {
   return (crypto.randomBytes(8).readBigUInt64BE() >> 1n).toString(16);
 }
 
-export const defaultHostName = (): string => os.hostname();
