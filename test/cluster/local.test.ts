@@ -148,6 +148,28 @@ test.serial('a changed manifest restarts just that service', async (t) => {
   await up(); // back to the manifests as they are
 });
 
+test.serial("a change in a service's source rebuilds and restarts just that service", async (t) => {
+  const before = await runtime.status();
+  const main = path.join(projectDir, 'images/ui-server/src/main.ts');
+  writeFileSync(main, `${readFileSync(main, 'utf8')}\n// touched by the local runtime test\n`);
+  const { status, events } = await up();
+  t.true(events.some((e) => e.type === 'done' && e.step === 'build/ui-server' && /^built in/.test(e.message ?? '')));
+  t.true(events.some((e) => e.type === 'done' && e.step === 'build/users' && e.message === 'unchanged'));
+  t.deepEqual(started(events), ['service/ui-server']);
+  for (const s of status.services) {
+    if (s.name === 'ui-server') t.not(s.pid, pidOf(before, s.name));
+    else t.is(s.pid, pidOf(before, s.name), `${s.name} untouched`);
+  }
+});
+
+test.serial('before anything ran: status says nothing is up, down has nothing to stop', async (t) => {
+  const rt = createRuntime('local', { projectDir, devDir: mkdtempSync(path.join(tmpdir(), 'dev-empty-')) });
+  t.deepEqual(await rt.status(), { runtime: 'local', up: false, services: [], apps: [], endpoints: null });
+  const events: EngineEvent[] = [];
+  await rt.down({ emit: (e) => events.push(e) });
+  t.true(events.some((e) => e.type === 'done' && e.step === 'stop/services' && e.message === 'nothing was running'));
+});
+
 test.serial('a failing service is reported as a failed step with a diagnosis and its last log lines', async (t) => {
   const broken = structuredClone(manifests);
   const users = broken.deployments.find((d) => d.metadata.name === 'users')!.spec.template.spec.containers[0]!;

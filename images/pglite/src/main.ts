@@ -18,6 +18,7 @@ try {
     host: str('HOST', { default: '0.0.0.0' }),
     dataDir: str('DATA_DIR', { default: '', doc: 'where the database lives; empty keeps it in memory' }),
     maxConnections: int('MAX_CONNECTIONS', { default: 32, min: 2, max: 1000 }),
+    sharedBuffers: str('SHARED_BUFFERS', { default: '16MB', doc: 'PostgreSQL shared_buffers, e.g. 16MB' }),
   });
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
@@ -27,7 +28,11 @@ try {
 
 if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
 const t0 = Date.now();
-const db = await PGlite.create(config.dataDir || undefined);
+// A development database is small: PostgreSQL's default 128 MB of shared buffers would only inflate the
+// process (PGlite's buffers live in its WebAssembly memory); 16 MB keeps each stand-in near 200 MB RSS.
+const db = await PGlite.create(config.dataDir || undefined, {
+  postgresqlconf: [`shared_buffers = ${config.sharedBuffers}`, 'wal_buffers = 512kB', 'work_mem = 2MB', 'maintenance_work_mem = 8MB'],
+});
 const server = new PGLiteSocketServer({ db, port: config.port, host: config.host, maxConnections: config.maxConnections });
 server.addEventListener('error', (event) => log.error({ err: (event as CustomEvent<unknown>).detail }, 'socket server error'));
 try {
