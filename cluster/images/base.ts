@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -160,6 +160,31 @@ export async function importHostNodeBase(docker: Docker, tag: string, files?: Ho
   return id;
 }
 
+/** One maker at a time across processes (parallel test files on a cold machine); a lock older than 2 min is stale. */
+async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  await mkdir(dirname(file), { recursive: true });
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      const fh = await open(file, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = await stat(file).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (age > 120_000) await rm(file, { force: true });
+      else if (Date.now() > deadline) throw new Error(`waited too long for ${file}`);
+      else await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
 export interface ResolveBaseOptions {
   emit?: EventSink;
   /** Skip node:20-slim even if present (tests that exercise the host-node path). */
@@ -186,16 +211,20 @@ export async function resolveBaseImage(docker: Docker, options: ResolveBaseOptio
   const tag = `${HOST_BASE_REPO}:${await hostNodeHash(files)}`;
   const made = await imageId(docker, tag);
   if (made) return { ref: tag, id: made, source: 'host-node' };
-  if (!options.forceHostNode && (await tryPull(docker, UPSTREAM_BASE, options.pullTimeoutMs ?? 15_000))) {
-    const id = await imageId(docker, UPSTREAM_BASE);
-    if (id) return { ref: UPSTREAM_BASE, id, source: 'pulled' };
-  }
-  options.emit?.({
-    type: 'notice',
-    level: 'info',
-    message: `${UPSTREAM_BASE} is not available and cannot be pulled: making base image ${tag} from this machine's node ${process.version} (${files.libraries.length} libraries)`,
-    at: Date.now(),
+  return withLock(join(stateDir(), 'node-base.lock'), async () => {
+    const madeMeanwhile = await imageId(docker, tag);
+    if (madeMeanwhile) return { ref: tag, id: madeMeanwhile, source: 'host-node' };
+    if (!options.forceHostNode && (await tryPull(docker, UPSTREAM_BASE, options.pullTimeoutMs ?? 15_000))) {
+      const id = await imageId(docker, UPSTREAM_BASE);
+      if (id) return { ref: UPSTREAM_BASE, id, source: 'pulled' };
+    }
+    options.emit?.({
+      type: 'notice',
+      level: 'info',
+      message: `${UPSTREAM_BASE} is not available and cannot be pulled: making base image ${tag} from this machine's node ${process.version} (${files.libraries.length} libraries)`,
+      at: Date.now(),
+    });
+    const id = await importHostNodeBase(docker, tag, files);
+    return { ref: tag, id, source: 'host-node' as const };
   });
-  const id = await importHostNodeBase(docker, tag, files);
-  return { ref: tag, id, source: 'host-node' };
 }
