@@ -82,6 +82,7 @@ if (walls.length) {
   const m = median(walls);
   process.stdout.write(
     `\ndev test, ${walls.length} runs on a running system: median ${sec(m)} wall (min ${sec(Math.min(...walls))}, max ${sec(Math.max(...walls))}); ` +
-      `flow alone median ${sec(median(flows))}. Goal ≤ 5 s: ${m <= 5000 ? 'met' : 'NOT met'}.\n`,
+      `flow alone median ${sec(median(flows))}. Goal ≤ 5 s: ${m <= 5000 ? 'met' : 'NOT met'}.\n` +
+      `(load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs: figures stretch with it)\n`,
   );
 }
