@@ -58,10 +58,10 @@ export class LocalRuntime implements Runtime {
   }
 
   /** The daemon, bundled like a service (it starts several times faster than through tsx). */
-  private async daemonCommand(): Promise<DaemonCommand> {
+  private async daemonCommand(): Promise<DaemonCommand & { hash: string }> {
     const here = path.dirname(daemonEntry);
     const b = await buildEntry(this.paths.projectDir, this.paths.build, 'dev-daemon', daemonEntry, [here, path.join(here, '..', '..', 'manifests')]);
-    return { command: b.command, args: b.args };
+    return { command: b.command, args: [...b.args, '--build', b.hash], hash: b.hash };
   }
 
   async up({ manifests, emit, timeoutMs = 120_000 }: UpOptions): Promise<SystemStatus> {
@@ -116,7 +116,18 @@ export class LocalRuntime implements Runtime {
       });
 
       const daemon = running ?? (await this.startDaemon(emit));
-      if (running) emit({ type: 'notice', level: 'info', message: `reusing the local supervisor (pid ${running.pid})`, at: Date.now() });
+      if (running) {
+        const current = await this.daemonCommand().catch(() => undefined);
+        const stale = current !== undefined && running.build !== undefined && running.build !== current.hash;
+        emit({
+          type: 'notice',
+          level: stale ? 'warn' : 'info',
+          message: stale
+            ? `reusing the local supervisor (pid ${running.pid}), which runs older engine code: \`dev down\` then \`dev up\` to update it`
+            : `reusing the local supervisor (pid ${running.pid})`,
+          at: Date.now(),
+        });
+      }
       await this.applyAndWait(daemon, specs, emit, timeoutMs);
       return await this.status();
     } finally {

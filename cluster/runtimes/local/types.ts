@@ -74,6 +74,8 @@ export interface DaemonInfo {
   token: string;
   startedAt: number;
   devDir: string;
+  /** The hash of the daemon's own bundle, to notice a daemon running older engine code. */
+  build?: string;
 }
 
 /** .dev/state/local.json */
