@@ -26,6 +26,10 @@ import { configSpec as usersConfigSpec } from '../../images/users/src/config.ts'
 import { buildUiServer } from '../../images/ui-server/src/app.ts';
 import { buildFrontend } from '../../images/frontend/src/app.ts';
 
+/**
+ * `pglite` runs PGlite inside the test process (startPgliteServer); while it starts it stalls that process's
+ * event loop for seconds, so keep a PGlite stack out of test files whose other stacks must stay responsive.
+ */
 export type DatabaseKind = 'postgres' | 'pglite';
 
 export const databaseKinds: readonly DatabaseKind[] = ['postgres', 'pglite'];
@@ -247,7 +251,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         if (!res.ok) throw new Error(`approving ${email} failed: ${res.status} ${await res.text()}`);
         return (await res.json()) as { organizationName: string };
       },
-      loginLink: async (email) => loginLinkIn(await mail.waitForMail(email, /account is ready|login link/i, 30_000)),
+      loginLink: async (email) => loginLinkIn(await mail.waitForMail(email, /account is ready|login link/i, 60_000)),
       close: closeAll,
     };
   } catch (err) {

@@ -52,7 +52,7 @@ test.serial('in a browser: sign up, follow the mailed link, see the dashboard wi
   await page.click('#signup-submit');
   await page.waitForURL(`${front}/signup/done?**`);
   t.is(await page.textContent('#signup-email'), email);
-  await stack.mail.waitForMail(email, /on the list/i, 30_000);
+  await stack.mail.waitForMail(email, /on the list/i, 60_000);
 
   // Approval mails the login link; opening it lands on the dashboard.
   const { organizationName } = await stack.approve(email);
