@@ -18,6 +18,9 @@ import type { KubernetesSetting } from './kubernetes.ts';
 /** The Weave Scope release whose wire format and headers this probe reproduces. */
 export const PROBE_VERSION = '1.13.2';
 
+/** A progress line in the logs every this many reports (5 minutes at the default interval). */
+const SUMMARY_EVERY = 100;
+
 export interface BackoffOptions {
   /** first wait after a failure (default 1 s, as Scope's app client) */
   initialMs?: number;
@@ -221,6 +224,7 @@ export function startProbe(opts: ProbeOptions): RunningProbe {
         published++;
         emit({ type: 'published', reportID: report.id, status: result.status, bytes: encoded.body.length, count: published });
         if (published === 1) log.info({ url, ...stats, bytes: encoded.body.length }, 'first report published');
+        else if (published % SUMMARY_EVERY === 0) log.info({ url, published, ...stats, bytes: encoded.body.length }, `${published} reports published`);
         await sleep(Math.max(0, started + intervalMs - Date.now()), undefined, { signal: abort.signal });
         continue;
       }
