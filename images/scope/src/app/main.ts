@@ -1,4 +1,4 @@
-import { runService } from '@saas/kit';
+import { runService } from '../../../kit/src/service.ts'; // not '@saas/kit': its index loads pg
 import { buildScopeApp } from './server.ts';
 
 /** The Scope app as a service: PORT/HOST from the environment, stops cleanly on SIGTERM. */

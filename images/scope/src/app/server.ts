@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import websocket from '@fastify/websocket';
-import { badRequest, createHttpServer, HttpError, notFound, type Logger } from '@saas/kit';
+// the kit's modules one by one: its index also loads pg (~14 MB of RSS) that the app has no use for
+import { badRequest, HttpError, notFound } from '../../../kit/src/errors.ts';
+import { createHttpServer } from '../../../kit/src/http.ts';
+import type { Logger } from '../../../kit/src/log.ts';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { DecodeError, decodeReport, reportToJSON } from '../report/index.ts';

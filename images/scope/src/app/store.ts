@@ -1,4 +1,4 @@
-import { KEYS, mergeInto, mergeReports, makeReport, type Report } from '../report/index.ts';
+import { dict, KEYS, mergeInto, mergeReports, makeReport, type Dict, type Report, type TopologyName } from '../report/index.ts';
 
 export interface ProbeInfo {
   id: string;
@@ -8,17 +8,15 @@ export interface ProbeInfo {
   lastSeen: string;
 }
 
-interface Entry {
-  at: number;
-  report: Report;
-}
-
 interface ProbeState {
   id: string;
   hostname: string;
   version: string;
   lastSeen: number;
-  entries: Entry[];
+  /** the merge of this probe's reports */
+  merged: Report;
+  /** per topology, per node: when a report last carried it */
+  seen: Partial<Record<TopologyName, Dict<number>>>;
 }
 
 export interface StoreOptions {
@@ -30,9 +28,12 @@ export interface StoreOptions {
 }
 
 /**
- * The app's reports: per probe, the reports received within the window. The merged view is kept up to
- * date incrementally as reports arrive and rebuilt from what is left when reports fall out of the window.
- * `version` changes whenever the merged view may have changed, so renders can be cached per version.
+ * The app's reports, per probe, over a window (15 s, as Scope's app). Each probe's reports are merged as
+ * they arrive, and every node remembers when a report last carried it; a node no report of the window
+ * carried any more is dropped — what merging the window's reports anew would give, without keeping every
+ * report (Scope's delta reports leave unchanged nodes out, and its full reports come well within the window).
+ * The merged view of all probes is kept up to date incrementally and rebuilt from the probes' merges when
+ * nodes expire. `version` changes whenever the view may have changed, so renders can be cached per version.
  */
 export class ReportStore {
   readonly windowMs: number;
@@ -55,11 +56,16 @@ export class ReportStore {
     const at = this.now();
     let p = this.probesByID.get(probeID);
     if (!p) {
-      p = { id: probeID, hostname: '', version: '', lastSeen: at, entries: [] };
+      p = { id: probeID, hostname: '', version: '', lastSeen: at, merged: makeReport(probeID), seen: {} };
       this.probesByID.set(probeID, p);
     }
     p.lastSeen = at;
-    p.entries.push({ at, report });
+    mergeInto(p.merged, report);
+    for (const name in report.topologies) {
+      const nodes = report.topologies[name as TopologyName]!.nodes;
+      const seen = (p.seen[name as TopologyName] ??= dict<number>());
+      for (const id in nodes) seen[id] = at;
+    }
     const host = firstHost(report);
     if (host.hostname) p.hostname = host.hostname;
     p.version = meta.version || host.version || p.version;
@@ -68,19 +74,28 @@ export class ReportStore {
     this.version++;
   }
 
-  /** Drops reports older than the window (and long-silent probes); returns whether anything changed. */
+  /** Drops nodes no report of the window carried (and long-silent probes); returns whether anything changed. */
   prune(): boolean {
     const now = this.now();
     const cutoff = now - this.windowMs;
     let changed = false;
     for (const [id, p] of this.probesByID) {
-      let drop = 0;
-      while (drop < p.entries.length && p.entries[drop]!.at < cutoff) drop++;
-      if (drop) {
-        p.entries.splice(0, drop);
+      for (const name in p.seen) {
+        const seen = p.seen[name as TopologyName]!;
+        const nodes = p.merged.topologies[name as TopologyName]?.nodes;
+        for (const nodeID in seen) {
+          if (seen[nodeID]! >= cutoff) continue;
+          delete seen[nodeID];
+          if (nodes) delete nodes[nodeID];
+          changed = true;
+        }
+      }
+      if (p.lastSeen < cutoff && hasNodes(p.merged)) {
+        p.merged = makeReport(p.id);
+        p.seen = {};
         changed = true;
       }
-      if (p.entries.length === 0 && p.lastSeen < now - this.probeForgetMs) this.probesByID.delete(id);
+      if (p.lastSeen < now - this.probeForgetMs) this.probesByID.delete(id);
     }
     if (changed) {
       this.dirty = true;
@@ -89,14 +104,12 @@ export class ReportStore {
     return changed;
   }
 
-  /** The merge of every in-window report of every probe. Treat as read-only. */
+  /** The merge of what every probe reported within the window. Treat as read-only. */
   report(): Report {
     if (this.dirty) {
-      const all: Entry[] = [];
-      for (const p of this.probesByID.values()) all.push(...p.entries);
-      all.sort((a, b) => a.at - b.at);
+      const probes = [...this.probesByID.values()].sort((a, b) => a.lastSeen - b.lastSeen);
       this.merged = mergeReports(
-        all.map((e) => e.report),
+        probes.map((p) => p.merged),
         'merged',
       );
       this.dirty = false;
@@ -111,12 +124,17 @@ export class ReportStore {
       .sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  /** Reports currently held (all probes). */
+  /** Nodes currently held across probes (before merging probes together). */
   size(): number {
     let n = 0;
-    for (const p of this.probesByID.values()) n += p.entries.length;
+    for (const p of this.probesByID.values()) for (const name in p.seen) n += Object.keys(p.seen[name as TopologyName]!).length;
     return n;
   }
+}
+
+function hasNodes(r: Report): boolean {
+  for (const name in r.topologies) for (const _ in r.topologies[name as TopologyName]!.nodes) return true;
+  return false;
 }
 
 function firstHost(r: Report): { hostname?: string; version?: string } {

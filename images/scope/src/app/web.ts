@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
-/** images/scope/web */
-export const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
+/** images/scope/web (SCOPE_WEB_DIR where the sources are bundled elsewhere) */
+export const WEB_DIR = process.env.SCOPE_WEB_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
 
 export interface WebAssets {
   'index.html': string;

@@ -1,7 +1,7 @@
 import { dict, makeNode, makeTopology, TOPOLOGY_DEFAULTS, type Dict, type Metric, type Node, type Report, type Topology, type TopologyName } from './types.ts';
 
-/** Samples kept per metric after a merge (Scope keeps a window; we bound it by count). */
-export const MAX_SAMPLES = 120;
+/** Samples kept per metric after a merge (about the 15 s window at one sample a second). */
+export const MAX_SAMPLES = 30;
 
 /**
  * Merges `src` into `target` with Scope's rules, modifying `target` and never sharing `src`'s mutable
