@@ -92,6 +92,8 @@ const table: { method: string; path: string; upstream: string; forwarded?: strin
   { method: 'GET', path: '/api/users/%2e%2e/org/happycat42/probes', upstream: 'app-mapper', forwarded: '/api/org/happycat42/probes' },
   { method: 'GET', path: '//api//users/lookup', upstream: 'users', forwarded: '/api/users/lookup' },
   { method: 'GET', path: '/static/./app.css', upstream: 'ui-server', forwarded: '/static/app.css' },
+  // Absolute-form targets (which servers must accept) are routed by their path.
+  { method: 'GET', path: 'http://example.com/api/users/lookup?x=1', upstream: 'users', forwarded: '/api/users/lookup?x=1' },
 ];
 
 for (const row of table) {
@@ -164,6 +166,8 @@ const privateVariants = [
   '/./private/api/users',
   '/static/../private/admin',
   '/private?x=1',
+  'http://example.com/private/api/users',
+  'http://example.com//api/../private/api/users',
 ];
 
 for (const path of privateVariants) {

@@ -22,11 +22,16 @@ export function canonicalPath(path: string): string {
   return `/${segments.join('/')}${trailingSlash ? '/' : ''}`;
 }
 
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
 /**
  * The URL Fastify routes and the proxy forwards: the path canonicalised, the query string untouched.
- * Targets that are not origin-form (`*`, `http://host/x`) are left for the router to refuse.
+ * An absolute-form target (`GET http://host/x`, which servers must accept) is reduced to its path and
+ * query; anything else that is not origin-form (`*`) is left for the router to refuse.
  */
-export function canonicalUrl(url: string): string {
+export function canonicalUrl(target: string): string {
+  const authority = ABSOLUTE_FORM.exec(target);
+  const url = authority ? `/${target.slice(authority[0].length).replace(/^\//, '')}` : target;
   if (!url.startsWith('/')) return url;
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
