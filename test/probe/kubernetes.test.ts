@@ -17,6 +17,8 @@ const TOKEN = 'sa-token-for-the-mock';
 
 interface MockApi {
   port: number;
+  /** when set, requests are held without an answer */
+  hang: boolean;
   requests: { path: string; authorization?: string }[];
   status: number;
   pods: unknown[];
@@ -39,9 +41,10 @@ function makeServiceAccount(): { prefix: string; cert: string; key: string } {
 }
 
 async function startMockApi(sa: { cert: string; key: string }): Promise<MockApi> {
-  const api: MockApi = { port: 0, requests: [], status: 200, pods: [], close: async () => undefined };
+  const api: MockApi = { port: 0, hang: false, requests: [], status: 200, pods: [], close: async () => undefined };
   const server = https.createServer({ cert: sa.cert, key: sa.key }, (req, res) => {
     api.requests.push({ path: req.url ?? '', authorization: req.headers.authorization });
+    if (api.hang) return;
     res.setHeader('Content-Type', 'application/json');
     if (req.headers.authorization !== `Bearer ${TOKEN}`) {
       res.writeHead(401).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Unauthorized', code: 401 }));
@@ -63,7 +66,11 @@ async function startMockApi(sa: { cert: string; key: string }): Promise<MockApi>
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   api.port = (server.address() as AddressInfo).port;
-  api.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  api.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return api;
 }
 
@@ -73,7 +80,7 @@ const pod = (name: string, uid: string, nodeName: string, extra: Record<string, 
   status: { phase: 'Running', podIP: '10.244.0.7', hostIP: '192.0.2.2', containerStatuses: [{ name: 'main', restartCount: 2, ready: true, image: 'shop:1', imageID: '', containerID: 'containerd://abc' }] },
 });
 
-function scannerFor(prefix: string, log = captureLog()) {
+function scannerFor(prefix: string, log = captureLog(), sourceTimeoutMs?: number) {
   return new Scanner({
     procRoot: '/proc',
     hostID: hostName,
@@ -84,6 +91,7 @@ function scannerFor(prefix: string, log = captureLog()) {
     docker: false,
     kubernetes: { pathPrefix: prefix, nodeName: 'node-a' },
     windowMs: 3000,
+    sourceTimeoutMs,
   });
 }
 
@@ -154,6 +162,19 @@ test.serial('mock Kubernetes API: a forbidden pod list is reported once with the
   const third = await s.scan();
   t.deepEqual(Object.keys(third.report.topologies.Pod!.nodes), ['uid-checkout;<pod>']);
   t.true(log.messages().some((m) => /reachable again/.test(m)));
+});
+
+test.serial('mock Kubernetes API that stops answering: the report goes out without pods instead of waiting', async (t) => {
+  api.hang = true;
+  t.teardown(() => {
+    api.hang = false;
+  });
+  const log = captureLog();
+  const s = scannerFor(sa.prefix, log, 1500);
+  const { report, stats } = await s.scan();
+  t.is(stats.pods, 0);
+  t.truthy(report.topologies.Process!.nodes[`${hostName};${process.pid}`]);
+  t.true(log.lines.some((l) => l.level === 'warn' && /Kubernetes did not answer within 1.5 s/.test(l.msg)));
 });
 
 test.serial('outside a cluster (no service host, or no token) the probe does not look for Kubernetes', (t) => {

@@ -23,6 +23,8 @@ import {
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 const INSPECT_REFRESH_MS = 60_000;
+/** A daemon that stops answering must not stall the scan (and so the whole probe). */
+const DOCKER_TIMEOUT_MS = 10_000;
 
 export const CONTAINER_TEMPLATES: TopologyTemplate = {
   shape: 'hexagon',
@@ -75,9 +77,10 @@ export type DockerSetting = false | { socketPath?: string };
 /** A Docker client when a daemon socket is configured or present, else undefined. */
 export function connectDocker(setting: DockerSetting | undefined, env: NodeJS.ProcessEnv = process.env): Docker | undefined {
   if (setting === false) return undefined;
-  if (setting?.socketPath) return fs.existsSync(setting.socketPath) ? new Docker({ socketPath: setting.socketPath }) : undefined;
-  if (env.DOCKER_HOST) return new Docker();
-  return fs.existsSync(DEFAULT_DOCKER_SOCKET) ? new Docker({ socketPath: DEFAULT_DOCKER_SOCKET }) : undefined;
+  const timeout = DOCKER_TIMEOUT_MS;
+  if (setting?.socketPath) return fs.existsSync(setting.socketPath) ? new Docker({ socketPath: setting.socketPath, timeout }) : undefined;
+  if (env.DOCKER_HOST) return new Docker({ timeout }); // the rest (host, TLS) from DOCKER_HOST and friends
+  return fs.existsSync(DEFAULT_DOCKER_SOCKET) ? new Docker({ socketPath: DEFAULT_DOCKER_SOCKET, timeout }) : undefined;
 }
 
 const trimImageID = (id: string): string => id.replace(/^sha256:/, '');

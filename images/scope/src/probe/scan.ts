@@ -45,6 +45,8 @@ export const PROCESS_TEMPLATES: TopologyTemplate = {
 
 /** How often every descriptor link is re-read even when nothing looks stale (Scope's cache lifetime). */
 const FULL_RESOLVE_MS = 60_000;
+/** The longest a report waits for Docker or Kubernetes. */
+const SOURCE_TIMEOUT_MS = 15_000;
 
 export interface ScannerOptions {
   procRoot: string;
@@ -59,6 +61,8 @@ export interface ScannerOptions {
   kubernetes?: false | KubernetesSetting;
   /** Publish interval in ms: the report's Window. */
   windowMs: number;
+  /** The longest a scan waits for Docker or Kubernetes (default 15 s). */
+  sourceTimeoutMs?: number;
 }
 
 export interface ScanStats {
@@ -117,11 +121,22 @@ export class Scanner {
 
     // Containers and pods come over the network; ask for them while /proc is read. Their reporters
     // handle their own errors; anything else is logged here so it can never go unhandled meanwhile.
-    const settle = <T>(what: string, p: Promise<T> | undefined): Promise<T | undefined> =>
-      (p ?? Promise.resolve(undefined)).catch((err: unknown) => {
+    const limit = this.opts.sourceTimeoutMs ?? SOURCE_TIMEOUT_MS;
+    const settle = <T>(what: string, p: Promise<T> | undefined): Promise<T | undefined> => {
+      if (!p) return Promise.resolve(undefined);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => {
+          this.opts.log.warn(`${what} did not answer within ${limit / 1000} s; this report goes without it`);
+          resolve(undefined);
+        }, limit);
+      });
+      const settled = p.catch((err: unknown) => {
         this.opts.log.error({ err }, `${what} scan failed`);
         return undefined;
       });
+      return Promise.race([settled, timeout]).finally(() => clearTimeout(timer));
+    };
     const dockerPromise: Promise<DockerScan | undefined> = settle('Docker', this.docker?.scan(now));
     const podsPromise: Promise<Topology | undefined> = settle('Kubernetes', this.kubernetes?.scan(now));
 
