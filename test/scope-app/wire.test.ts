@@ -1,8 +1,9 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   DecodeError,
+  decodeMsgpack,
   decodeReport,
   encodeMsgpack,
   encodeReport,
@@ -10,11 +11,15 @@ import {
   goBinaryTime,
   makeNode,
   makeReport,
+  makeTopology,
   parseGoBinaryTime,
   parseRFC3339,
+  reportFromValue,
   reportToJSON,
   topologyOf,
+  type Report,
 } from '../../images/scope/src/report/index.ts';
+import { fastDecode, NOT_FAST } from '../../images/scope/src/report/fast.ts';
 import { FIXED_NOW, syntheticReport } from '../../fixtures/reports/synthetic.ts';
 
 const weave = (f: string) => readFileSync(new URL(`../../fixtures/weave-scope-1.13.2/${f}`, import.meta.url));
@@ -178,4 +183,27 @@ test('a gzip bomb is refused past the inflate limit with 413', (t) => {
   const err = t.throws(() => decodeReport(fixture('gzip-bomb.msgpack.gz')), { instanceOf: DecodeError });
   t.is(err!.statusCode, 413);
   t.regex(err!.message, /inflates to more than/);
+});
+
+test('the fast msgpack path reads exactly what the checked path reads, and leaves anything odd to it', (t) => {
+  const withExtras = syntheticReport({ id: '77' });
+  const host = withExtras.topologies.Host!.nodes['host-1;<host>']!;
+  host.latestControls.host_exec = { timestamp: FIXED_NOW, value: { dead: false } };
+  host.counters.restarts = 3;
+  host.latest.host_name = { timestamp: FIXED_NOW, value: 'hôte-😀-with-a-name-longer-than-twenty-four-bytes' };
+  withExtras.topologies.Host!.controls.host_exec = { id: 'host_exec', human: 'Exec shell', icon: 'fa fa-terminal', rank: 0 };
+  const bodies = [
+    gunzipSync(weave('report-1.msgpack.gz')),
+    gunzipSync(weave('report-2.msgpack.gz')),
+    gunzipSync(fixture('world.msgpack.gz')),
+    gunzipSync(fixture('empty.msgpack.gz')),
+    encodeReport(withExtras, { gzip: false }).body,
+  ];
+  for (const body of bodies) {
+    const fast = fastDecode(body, (extras, name) => reportFromValue({ [name]: extras }, 'msgpack').topologies[name]!);
+    t.not(fast, NOT_FAST);
+    t.is(reportToJSON(fast as Report), reportToJSON(reportFromValue(decodeMsgpack(body), 'msgpack')));
+  }
+  t.is(fastDecode(gunzipSync(fixture('wrong-types-adjacency.msgpack.gz')), () => makeTopology()), NOT_FAST);
+  t.is(fastDecode(fixture('array.msgpack'), () => makeTopology()), NOT_FAST);
 });

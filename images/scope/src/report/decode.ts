@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { decodeMsgpack, MsgpackError, utf8, type MsgMap, type MsgValue } from './msgpack.ts';
 import { GO_ZERO_TIME_MS, parseGoBinaryTime, parseRFC3339 } from './time.ts';
+import { fastDecode, NOT_FAST } from './fast.ts';
 import {
   dict,
   makeNode,
@@ -86,6 +87,8 @@ export function decodeReport(body: Uint8Array, opts: DecodeOptions = {}): Report
   if (!((b0 >= 0x80 && b0 <= 0x8f) || b0 === 0xde || b0 === 0xdf)) {
     throw new DecodeError('not a Weave Scope report: the body is neither a msgpack map nor a JSON object');
   }
+  const fast = fastDecode(bytes, topologyExtras);
+  if (fast !== NOT_FAST) return fast;
   let value: MsgValue;
   try {
     value = decodeMsgpack(bytes);
@@ -113,6 +116,11 @@ const REPORT_FIELDS = new Set<string>([...TOPOLOGY_NAMES, 'TS', 'ID', 'Window', 
 export function reportFromValue(value: unknown, mode: 'msgpack' | 'json'): Report {
   const c = new Converter(mode);
   return c.report(value);
+}
+
+/** A topology's fields other than its nodes (labels, templates, controls), checked; for the fast path. */
+function topologyExtras(extras: MsgMap, name: TopologyName): Topology {
+  return new Converter('msgpack').topology(extras, name);
 }
 
 class Converter {
@@ -252,7 +260,7 @@ class Converter {
     return out;
   }
 
-  private topology(v: unknown, name: TopologyName): Topology {
+  topology(v: unknown, name: TopologyName): Topology {
     const m = this.map(v, name);
     const t = makeTopology();
     if (!m) return t;

@@ -36,7 +36,8 @@ export function decodeMsgpack(buf: Uint8Array): MsgValue {
   return v;
 }
 
-class Reader {
+/** Reads one msgpack value at `pos` (advancing it); see decodeMsgpack. */
+export class Reader {
   pos = 0;
   private readonly view: DataView;
   private readonly buf: Buffer;
