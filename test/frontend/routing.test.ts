@@ -231,6 +231,12 @@ test('passes a probe control websocket through with its Authorization and probe 
   ws.close();
 });
 
+test('an Upgrade header without Connection: upgrade is an ordinary request', async (t) => {
+  const res = await rawRequest(rig.url, { path: '/dashboard', headers: { upgrade: 'h2c' } });
+  t.is(res.status, 200);
+  t.is(res.json<SeenRequest>().upstream, 'ui-server');
+});
+
 test('a websocket where none is served is refused', async (t) => {
   const ws = new WebSocket(`${rig.url.replace('http', 'ws')}/api/users/lookup`);
   const status = await new Promise<number>((resolve) => {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
@@ -43,9 +44,11 @@ export async function buildFrontend(opts: FrontendOptions): Promise<HttpServer> 
     if (isPrivatePath(request.url) || isPrivatePath(request.originalUrl)) {
       throw notFound(`no route for ${request.method} ${request.url.split('?')[0]}`);
     }
-    const upgrade = request.headers.upgrade;
-    if (upgrade !== undefined && (request.routeOptions.config as RouteConfig).websocket !== true) {
+    // An upgrade (Connection: upgrade) reaches the routes through the proxy's upgrade listener; only the
+    // websocket routes can take one, and the rest must answer rather than leave the socket hanging.
+    if ((request.raw as IncomingMessage & { upgrade?: boolean }).upgrade && (request.routeOptions.config as RouteConfig).websocket !== true) {
       const path = request.url.split('?')[0];
+      const upgrade = request.headers.upgrade ?? '';
       if (upgrade.toLowerCase() === 'websocket') throw notFound(`no websocket at ${path}`);
       throw new HttpError(400, `${path} does not take a protocol upgrade (Upgrade: ${upgrade})`);
     }

@@ -101,6 +101,15 @@ export function upstreamFailure(upstream: Upstream, reply: AnyReply, error: unkn
   reply.code(502).send(errorBody(`${upstream.name} unreachable`));
 }
 
+/** Hop-by-hop headers of the client's connection, not the upstream's (undici refuses some of them outright). */
+const HOP_BY_HOP = ['upgrade', 'keep-alive', 'proxy-connection', 'http2-settings', 'te', 'trailer', 'proxy-authorization'];
+
+function withoutHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out = { ...headers };
+  for (const name of HOP_BY_HOP) delete out[name];
+  return out;
+}
+
 /** Proxy headers an upstream may rely on; the client's own X-Forwarded-* only when a proxy before us is trusted. */
 export function forwardedHeaders(request: AnyRequest, trustProxy: boolean): Record<string, string> {
   const peer = request.raw.socket.remoteAddress ?? request.ip;
@@ -113,6 +122,7 @@ export function forwardedHeaders(request: AnyRequest, trustProxy: boolean): Reco
 }
 
 const WS_HANDSHAKE = new Set([
+  ...HOP_BY_HOP,
   'host',
   'connection',
   'upgrade',
@@ -123,7 +133,6 @@ const WS_HANDSHAKE = new Set([
   'sec-websocket-accept',
   'content-length',
   'transfer-encoding',
-  'keep-alive',
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
@@ -160,7 +169,10 @@ export async function proxyRoute(app: FastifyInstance, upstream: Upstream, route
       httpMethods: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'],
       config: { ...route.config, websocket: route.websocket === true } satisfies RouteConfig,
       replyOptions: {
-        rewriteRequestHeaders: (request: AnyRequest, headers: IncomingHttpHeaders) => ({ ...headers, ...forwardedHeaders(request, route.trustProxy) }),
+        rewriteRequestHeaders: (request: AnyRequest, headers: IncomingHttpHeaders) => ({
+          ...withoutHopByHop(headers),
+          ...forwardedHeaders(request, route.trustProxy),
+        }),
         onError: (reply: AnyReply, { error }: { error: unknown }) => upstreamFailure(upstream, reply, error),
       },
     };
