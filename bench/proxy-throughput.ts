@@ -12,6 +12,7 @@
  * what the services log by default, so the logging cost is in the figures).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { createPostgresDatabase, freePort, startMaildev, startPgliteServer, waitFor, type TestDatabase } from '@saas/kit/testing';
@@ -32,6 +33,8 @@ interface Target {
 }
 
 interface RoundResult {
+  /** CPU time per successful request, by process (ms): what the proxy hop costs, whatever the machine's load. */
+  cpuMsPerRequest?: Record<string, number>;
   rps: number;
   p50ms: number;
   p99ms: number;
@@ -82,6 +85,25 @@ async function load(target: Target, body: Buffer, durationMs: number): Promise<R
   return { rps: (latencies.length / elapsed) * 1000, p50ms: at(0.5), p99ms: at(0.99), errors };
 }
 
+/** utime + stime of a process, in ms (Linux /proc; clock ticks are 100 Hz here). */
+function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function measured(target: Target, body: Buffer, durationMs: number, pids: Record<string, number>): Promise<RoundResult> {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
+  const res = await load(target, body, durationMs);
+  const n = (res.rps * durationMs) / 1000;
+  res.cpuMsPerRequest = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, (cpuMs(pid) - (before[k] ?? 0)) / n]));
+  return res;
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -109,7 +131,10 @@ async function startFrontend(usersUrl: string, appMapperUrl: string): Promise<{ 
 }
 
 async function main(): Promise<void> {
-  const report = reportOfSize(nodes);
+  // reportOfSize grows in steps of a dozen nodes: take the first size with at least the asked-for count.
+  let size = nodes;
+  while (countNodes(reportOfSize(size)) < nodes) size += 3;
+  const report = reportOfSize(size);
   const encoded = encodeReport(report);
   const body = encoded.body;
   const contentHeaders: Record<string, string> = { 'content-type': encoded.headers['Content-Type'], 'user-agent': 'Scope_Probe/1.13.2' };
@@ -125,7 +150,7 @@ async function main(): Promise<void> {
   const users = await startUsers((await database()).url, mail.smtpUrl);
   const org = await createOrg(users.url, mail, 'bench');
   const stateDir = await tempDir('bench');
-  const mapper = await startAppMapper({ databaseUrl: (await database()).url, usersUrl: users.url, stateDir, env: { LOG_LEVEL: logLevel } });
+  const mapper = await startAppMapper({ databaseUrl: (await database()).url, usersUrl: users.url, stateDir, env: { LOG_LEVEL: logLevel }, nodeArgs: process.env.BENCH_MAPPER_NODE_ARGS?.split(' ').filter(Boolean) });
   let frontend: { url: string; child: ChildProcess } | undefined;
   try {
     frontend = await startFrontend(users.url, mapper.url);
@@ -141,13 +166,17 @@ async function main(): Promise<void> {
       { name: 'through frontend → app-mapper', url: frontend.url, headers: auth },
     ];
     const results = new Map<string, RoundResult[]>(targets.map((t) => [t.name, []]));
+    const pids: Record<string, number> = { app: record.pid, 'app-mapper': mapper.child.pid as number, frontend: frontend.child.pid as number };
     console.log(`report: ${countNodes(report)} nodes, ${body.length} bytes gzip msgpack; ${concurrency} connections, ${seconds} s × ${rounds} rounds per target; LOG_LEVEL=${logLevel}`);
     for (const t of targets) await load(t, body, 1000); // warm-up: JIT, connection pools, lookup cache
     for (let r = 1; r <= rounds; r++) {
       for (const t of targets) {
-        const res = await load(t, body, seconds * 1000);
+        const res = await measured(t, body, seconds * 1000, pids);
         results.get(t.name)?.push(res);
-        console.log(`  round ${r} ${t.name.padEnd(32)} ${res.rps.toFixed(0).padStart(6)} req/s  p50 ${res.p50ms.toFixed(1)} ms  p99 ${res.p99ms.toFixed(1)} ms  errors ${res.errors}`);
+        const cpu = Object.entries(res.cpuMsPerRequest ?? {})
+          .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+          .join(', ');
+        console.log(`  round ${r} ${t.name.padEnd(32)} ${res.rps.toFixed(0).padStart(6)} req/s  p50 ${res.p50ms.toFixed(1)} ms  p99 ${res.p99ms.toFixed(1)} ms  errors ${res.errors}  CPU ms/req: ${cpu}`);
       }
     }
     const direct = median((results.get(targets[0]?.name ?? '') ?? []).map((x) => x.rps));
@@ -155,8 +184,11 @@ async function main(): Promise<void> {
     for (const t of targets) {
       const rs = results.get(t.name) ?? [];
       const rps = median(rs.map((x) => x.rps));
+      const cpu = Object.keys(pids)
+        .map((k) => `${k} ${median(rs.map((x) => x.cpuMsPerRequest?.[k] ?? Number.NaN)).toFixed(2)}`)
+        .join(', ');
       console.log(
-        `  ${t.name.padEnd(32)} ${rps.toFixed(0).padStart(6)} req/s  p50 ${median(rs.map((x) => x.p50ms)).toFixed(1)} ms  ${(rps / direct).toFixed(2)}× direct  errors ${rs.reduce((n, x) => n + x.errors, 0)}`,
+        `  ${t.name.padEnd(32)} ${rps.toFixed(0).padStart(6)} req/s  p50 ${median(rs.map((x) => x.p50ms)).toFixed(1)} ms  ${(rps / direct).toFixed(2)}× direct  errors ${rs.reduce((n, x) => n + x.errors, 0)}  CPU ms/req: ${cpu}`,
       );
     }
     const ratio = median((results.get(targets[1]?.name ?? '') ?? []).map((x) => x.rps)) / direct;

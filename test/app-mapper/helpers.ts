@@ -108,12 +108,14 @@ export interface AppMapperOptions {
   usersUrl: string;
   stateDir: string;
   env?: Record<string, string>;
+  /** Extra node flags (e.g. --cpu-prof for a profile). */
+  nodeArgs?: string[];
 }
 
 /** app-mapper from images/app-mapper/src/main.ts; its apps are the real Scope app (images/scope, SCOPE_ROLE=app). */
 export async function startAppMapper(o: AppMapperOptions): Promise<RunningAppMapper> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'images/app-mapper/src/main.ts')], {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', path.join(root, 'images/app-mapper/src/main.ts')], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',

@@ -140,6 +140,11 @@ test.serial('forged, missing or malformed probe credentials get 401 and reach no
   t.false(all.some((id) => id.startsWith('intruder')), all.join(','));
   const noProbeId = await raw(mapper.url, 'POST', '/api/report', { authorization: `Scope-Probe token=${a.probeToken}`, 'content-type': 'application/json' }, '{}');
   t.is(noProbeId.status, 400);
+  t.regex(errorMessage(noProbeId), /X-Scope-Probe-ID/);
+  // A body that is no report passes app-mapper (which never decodes reports) and is refused by the app itself.
+  const notAReport = await raw(mapper.url, 'POST', '/api/report', { authorization: `Scope-Probe token=${a.probeToken}`, 'x-scope-probe-id': 'garbled' }, 'x');
+  t.is(notAReport.status, 400);
+  t.truthy(errorMessage(notAReport));
 });
 
 test.serial("path tricks never reach another organisation's app", async (t) => {

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import replyFrom from '@fastify/reply-from';
+import replyFrom, { type FastifyReplyFromHooks } from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { createHttpServer, HttpError, type HttpServer, type Logger } from '@saas/kit';
 import type { AppManager } from './apps.ts';
@@ -118,29 +118,43 @@ export function buildApp(deps: AppDeps): AppMapperServer {
       },
     });
 
-    proxied.post('/api/report', async (request, reply) => {
-      const { organizationID } = await users.lookupProbe(request.headers.authorization);
-      const probeId = request.headers['x-scope-probe-id'];
-      if (typeof probeId !== 'string' || !probeIdPattern.test(probeId)) {
-        throw new HttpError(400, 'missing or invalid X-Scope-Probe-ID header');
-      }
-      store.seeProbe(organizationID, probeId);
-      const target = await apps.acquire(organizationID);
-      request.appTarget = { org: organizationID, url: target.url };
-      return forward(reply, request.raw.url ?? '/api/report');
-    });
-
     proxied.get('/api/control/ws', async () => {
       throw new HttpError(426, 'a websocket upgrade is required', { Upgrade: 'websocket' });
     });
   });
 
-  function forward(reply: FastifyReply, path: string): FastifyReply {
+  // Reports are small and many: the probe is authenticated before its body is read, then the body and the app's
+  // answer go across whole (one write each way instead of a stream of chunks).
+  app.register(async (reports: FastifyInstance) => {
+    reports.removeAllContentTypeParsers();
+    reports.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: reportBodyLimit }, (_request, body, done) => done(null, body));
+    // Every probe posts every 3 s: per-report access lines would drown the log (failures still log as warnings).
+    reports.post('/api/report', {
+      logLevel: 'warn',
+      onRequest: async (request) => {
+        const { organizationID } = await users.lookupProbe(request.headers.authorization);
+        const probeId = request.headers['x-scope-probe-id'];
+        if (typeof probeId !== 'string' || !probeIdPattern.test(probeId)) {
+          throw new HttpError(400, 'missing or invalid X-Scope-Probe-ID header');
+        }
+        store.seeProbe(organizationID, probeId);
+        const target = await apps.acquire(organizationID);
+        request.appTarget = { org: organizationID, url: target.url };
+      },
+      handler: async (request, reply) => {
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        return forward(reply, request.raw.url ?? '/api/report', { body, contentType: request.headers['content-type'] ?? 'application/octet-stream' });
+      },
+    });
+  });
+
+  function forward(reply: FastifyReply, path: string, buffered?: { body: Buffer; contentType: string }): FastifyReply {
     // A request in flight keeps its app from being swept as idle, however long it takes.
     const org = (reply.request.appTarget as Target).org;
     apps.connectionOpened(org);
     reply.raw.once('close', () => apps.connectionClosed(org));
     return reply.from(path, {
+      ...(buffered && { body: buffered.body, contentType: buffered.contentType, onResponse: sendWhole }),
       getUpstream: (request) => (request.appTarget as Target).url,
       rewriteRequestHeaders: (request, headers) => {
         const target = request.appTarget as Target;
@@ -224,6 +238,21 @@ function startingPage(err: HttpError): string {
 <body><h1>Starting your Scope app…</h1><p>${text}.</p><p>This page reloads itself in ${seconds} s.</p></body></html>
 `;
 }
+
+/** Largest report accepted; the Scope app refuses bigger ones itself (413) with the same limit. */
+const reportBodyLimit = 20 * 1024 * 1024;
+
+/** Sends the app's (small) answer to a report in one piece. */
+const sendWhole: NonNullable<FastifyReplyFromHooks['onResponse']> = (_request, reply, res) => {
+  const chunks: Buffer[] = [];
+  res.stream.on('data', (c: Buffer) => chunks.push(c));
+  res.stream.on('error', (err: Error) => reply.send(err));
+  res.stream.on('end', () => {
+    reply.removeHeader('transfer-encoding');
+    reply.removeHeader('content-length');
+    reply.send(Buffer.concat(chunks));
+  });
+};
 
 function restarting(): HttpError {
   return new HttpError(503, "the organisation's Scope app is restarting; try again shortly", { 'Retry-After': '2' });
