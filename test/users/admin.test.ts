@@ -58,7 +58,7 @@ test.serial('posting the Approve form approves and redirects back with 303; the 
   t.regex(after.body, new RegExp(`Approved ${email.replace(/[.+]/g, '\\$&')}: organisation <code>[a-z]+-[a-z]+-\\d+</code>`));
   const list = await request<ListedUser[]>(`${users.url}/private/api/users`, { headers: { accept: 'application/json' } });
   t.true(list.body.find((u) => u.id === id)?.approved);
-  t.truthy(await mail.waitForMail(email, /ready/, 30_000));
+  t.truthy(await mail.waitForMail(email, /ready/, 60_000));
 
   // the page now offers to resend, which answers with another 303
   t.true((await page()).includes(`action="/private/api/users/${id}/approve"><button type="submit" class="secondary">Resend login link</button>`));

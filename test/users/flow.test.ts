@@ -22,7 +22,7 @@ test.after.always(async () => {
 });
 
 for (const [label, startDatabase] of databases) {
-  test(`the whole account flow over HTTP on ${label}: sign-up, welcome mail, approval, login link, session, org, probe lookup`, async (t) => {
+  test.serial(`the whole account flow over HTTP on ${label}: sign-up, welcome mail, approval, login link, session, org, probe lookup`, async (t) => {
     await withDatabase(startDatabase, async (database) => {
       const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl });
       try {
@@ -40,7 +40,7 @@ for (const [label, startDatabase] of databases) {
         const signup = await postJson<{ message: string }>(`${base}/api/users/signup`, { email: `  ${email.toUpperCase()} ` });
         t.is(signup.status, 200);
         t.regex(signup.body.message, /sign/i);
-        const welcome = await mail.waitForMail(email, /on the list/i, 30_000);
+        const welcome = await mail.waitForMail(email, /on the list/i, 60_000);
         t.regex(welcome.text ?? '', /you are on the list/);
         t.is(welcome.from[0]?.address, 'noreply@scope.local');
 
@@ -63,7 +63,7 @@ for (const [label, startDatabase] of databases) {
         t.true(approve.body.approved);
         t.regex(approve.body.organizationID, /^[a-z0-9]+$/);
         t.regex(approve.body.organizationName, /^[a-z]+-[a-z]+-\d+$/);
-        const approvedMail = await mail.waitForMail(email, /ready/i, 30_000);
+        const approvedMail = await mail.waitForMail(email, /ready/i, 60_000);
         t.true((approvedMail.text ?? '').includes(approve.body.organizationName));
         const { link, email: linkEmail, token } = loginLinkOf(approvedMail);
         t.is(`${link.origin}${link.pathname}`, `${FRONTEND_URL}/login`);
@@ -125,7 +125,7 @@ for (const [label, startDatabase] of databases) {
     });
   });
 
-  test(`approving twice re-sends the login link and never makes a second organisation on ${label}`, async (t) => {
+  test.serial(`approving twice re-sends the login link and never makes a second organisation on ${label}`, async (t) => {
     await withDatabase(startDatabase, async (database) => {
       const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl });
       try {
@@ -146,13 +146,15 @@ for (const [label, startDatabase] of databases) {
         const orgs = await users.db.query<{ n: string }>('SELECT count(*) AS n FROM organizations');
         t.is(Number(orgs.rows[0]?.n), 1);
         // both approvals mailed a link, and each link works on its own
-        const mails = await mail.waitForMail(email, /ready/, 30_000).then(async () => {
-          for (;;) {
+        const mails = await waitFor(
+          'two approval mails',
+          async () => {
             const all = (await mail.list()).filter((m) => m.to.some((to) => to.address === email) && /ready/.test(m.subject));
-            if (all.length >= 2) return all;
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        });
+            return all.length >= 2 ? all : null;
+          },
+          60_000,
+          200,
+        );
         const tokens = mails.map((m) => loginLinkOf(m).token);
         t.not(tokens[0], tokens[1]);
         for (const token of tokens) {

@@ -30,7 +30,9 @@ export class LogCapture {
     const sink = new Writable({
       write: (chunk: Buffer, _enc, done) => {
         for (const line of chunk.toString('utf8').split('\n')) {
-          if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+          if (!line.trim()) continue;
+          this.lines.push(JSON.parse(line) as Record<string, unknown>);
+          if (process.env.USERS_TEST_LOGS) process.stderr.write(`${line}\n`);
         }
         done();
       },
@@ -166,7 +168,7 @@ export async function loggedInUser(
   const id = await userId(base, email);
   const approve = await postJson(`${base}/private/api/users/${id}/approve`, {});
   if (approve.status !== 200) throw new Error(`approval failed: ${approve.status} ${JSON.stringify(approve.body)}`);
-  const { token } = loginLinkOf(await mail.waitForMail(email, /ready/, 30_000));
+  const { token } = loginLinkOf(await mail.waitForMail(email, /ready/, 60_000));
   const login = await request<{ organizationName: string }>(
     `${base}/api/users/login?email=${encodeURIComponent(email)}&token=${token}`,
   );

@@ -32,7 +32,7 @@ async function approvedToken(base: string, email: string): Promise<string> {
   if (signup.status !== 200) throw new Error(`sign-up failed: ${signup.status} ${JSON.stringify(signup.body)}`);
   const approve = await postJson(`${base}/private/api/users/${await userId(base, email)}/approve`, {});
   if (approve.status !== 200) throw new Error(`approval failed: ${approve.status} ${JSON.stringify(approve.body)}`);
-  return loginLinkOf(await mail.waitForMail(email, /ready/, 30_000)).token;
+  return loginLinkOf(await mail.waitForMail(email, /ready/, 60_000)).token;
 }
 
 test('probe tokens and secrets are compared in constant time whatever their lengths', (t) => {
@@ -45,7 +45,7 @@ test('probe tokens and secrets are compared in constant time whatever their leng
 });
 
 for (const [label, startDatabase] of databases) {
-  test(`login tokens are single use, bound to the address, expire after 72 h and are stored only hashed on ${label}`, async (t) => {
+  test.serial(`login tokens are single use, bound to the address, expire after 72 h and are stored only hashed on ${label}`, async (t) => {
     await withDatabase(startDatabase, async (database) => {
       const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl });
       try {
@@ -99,7 +99,7 @@ for (const [label, startDatabase] of databases) {
 
         // signing up again when approved mails a fresh link, which works
         await postJson(`${base}/api/users/signup`, { email: dave });
-        const fresh = loginLinkOf(await mail.waitForMail(dave, /login link/, 30_000));
+        const fresh = loginLinkOf(await mail.waitForMail(dave, /login link/, 60_000));
         t.not(fresh.token, daveToken);
         t.is((await request(loginUrl(base, dave, fresh.token))).status, 200);
       } finally {
@@ -108,7 +108,7 @@ for (const [label, startDatabase] of databases) {
     });
   });
 
-  test(`LOGIN_TOKEN_TTL_HOURS sets how long a login link lasts on ${label}`, async (t) => {
+  test.serial(`LOGIN_TOKEN_TTL_HOURS sets how long a login link lasts on ${label}`, async (t) => {
     await withDatabase(startDatabase, async (database) => {
       const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl, env: { LOGIN_TOKEN_TTL_HOURS: '2' } });
       try {
@@ -124,7 +124,7 @@ for (const [label, startDatabase] of databases) {
     });
   });
 
-  test(`session cookies: flags, tampering, expiry, deleted user, logout on ${label}`, async (t) => {
+  test.serial(`session cookies: flags, tampering, expiry, deleted user, logout on ${label}`, async (t) => {
     await withDatabase(startDatabase, async (database) => {
       const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl, env: { SESSION_TTL_HOURS: '24' } });
       try {
@@ -190,7 +190,7 @@ for (const [label, startDatabase] of databases) {
     });
   });
 
-  test(`nobody reaches another organisation, and probe tokens are checked on ${label}`, async (t) => {
+  test.serial(`nobody reaches another organisation, and probe tokens are checked on ${label}`, async (t) => {
     await withDatabase(startDatabase, async (database) => {
       const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl });
       try {
@@ -244,7 +244,7 @@ for (const [label, startDatabase] of databases) {
     });
   });
 
-  test(`sign-up answers the same for a new, a pending and an approved address on ${label}`, async (t) => {
+  test.serial(`sign-up answers the same for a new, a pending and an approved address on ${label}`, async (t) => {
     await withDatabase(startDatabase, async (database) => {
       const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl });
       try {
@@ -260,7 +260,7 @@ for (const [label, startDatabase] of databases) {
         const count = await users.db.query<{ n: string }>('SELECT count(*) AS n FROM users WHERE email = $1', [email]);
         t.is(Number(count.rows[0]?.n), 1);
         // one welcome mail, however often the address signs up while pending
-        await mail.waitForMail(email, /login link/, 30_000);
+        await mail.waitForMail(email, /login link/, 60_000);
         const welcomes = (await mail.list()).filter((m) => m.to.some((to) => to.address === email) && /on the list/.test(m.subject));
         t.is(welcomes.length, 1);
       } finally {

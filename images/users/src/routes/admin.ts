@@ -46,10 +46,11 @@ export function adminRoutes(app: FastifyInstance, ctx: UsersContext): void {
         );
       }
     }
-    if (outbox.count > 0) {
-      notices.push(
-        `${outbox.count} mail${outbox.count === 1 ? '' : 's'} waiting to be sent` +
-          (outbox.lastError ? ` (last error: ${escapeHtml(outbox.lastError)}); retrying.` : '.'),
+    const warnings: string[] = [];
+    if (outbox.count > 0 && outbox.lastError) {
+      warnings.push(
+        `${outbox.count} mail${outbox.count === 1 ? '' : 's'} waiting to be sent: the mail server failed (${escapeHtml(outbox.lastError)}). ` +
+          'Retrying; nothing is lost.',
       );
     }
     const pending = users.filter((u) => u.approvedAt === null).length;
@@ -81,11 +82,15 @@ form { margin: 0; }
 button { padding: .3rem .9rem; cursor: pointer; background: #3f51b5; color: #fff; border: 0; border-radius: 3px; }
 button.secondary { background: #eee; color: #333; }
 .notice { padding: .6rem .9rem; background: #e8f5e9; border-left: 4px solid #43a047; margin-bottom: 1rem; }
+.notice.warning { background: #fff3e0; border-left-color: #ef6c00; }
+td { white-space: nowrap; }
+td:first-child { white-space: normal; word-break: break-all; }
 </style>
 </head>
 <body>
 <h1>Users</h1>
 ${notices.map((n) => `<p class="notice" role="status">${n}</p>`).join('\n')}
+${warnings.map((w) => `<p class="notice warning" role="alert">${w}</p>`).join('\n')}
 <p>${users.length} user${users.length === 1 ? '' : 's'}, ${pending} pending approval.</p>
 ${body}
 </body>
