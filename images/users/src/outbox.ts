@@ -20,6 +20,13 @@ export interface OutboxOptions {
 
 const HOUR = 3600_000;
 
+/** The delay before the next attempt after `failedAttempts` failures: retrySeconds, doubling, at most 15 minutes (or retrySeconds if longer). */
+export function retryDelayMs(retrySeconds: number, failedAttempts: number): number {
+  const base = retrySeconds * 1000;
+  const cap = Math.max(base, 15 * 60_000);
+  return Math.min(base * 2 ** Math.max(0, failedAttempts - 1), cap);
+}
+
 /**
  * Delivers queued mails: right away when woken, and failed ones again with backoff. The queue is a table, so
  * a restart or a mail server that is down for a day loses nothing.
@@ -50,12 +57,6 @@ export class Outbox {
     await this.loop;
   }
 
-  /** The delay before attempt n+1 after n failed attempts. */
-  backoffMs(failedAttempts: number): number {
-    const base = this.o.retrySeconds * 1000;
-    const cap = Math.max(base, 15 * 60_000);
-    return Math.min(base * 2 ** Math.max(0, failedAttempts - 1), cap);
-  }
 
   private async run(): Promise<void> {
     const { store, log, clock } = this.o;
@@ -124,7 +125,7 @@ export class Outbox {
       await this.o.transport.send(rendered);
     } catch (err) {
       const attempts = mail.attempts + 1;
-      const retryMs = this.backoffMs(attempts);
+      const retryMs = retryDelayMs(this.o.retrySeconds, attempts);
       if (tokenHash) await store.deleteLoginToken(tokenHash);
       await store.markMailFailed(mail.id, (err as Error).message, new Date(clock().getTime() + retryMs));
       log.warn(
