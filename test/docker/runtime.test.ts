@@ -95,6 +95,18 @@ test.serial('up runs every Deployment as a ready container on the project networ
   t.pass();
 });
 
+test.serial('up again with nothing changed builds nothing and replaces no container', async (t) => {
+  t.timeout(120_000);
+  const events: EngineEvent[] = [];
+  await runtime.up({ manifests, emit: (e) => events.push(e), timeoutMs: 60_000 });
+  const builds = events.filter((e): e is Extract<EngineEvent, { type: 'done' }> => e.type === 'done' && e.step.startsWith('build/') && e.step !== 'build/base');
+  t.true(builds.length > 0);
+  for (const b of builds) t.regex(b.message ?? '', /^unchanged /, b.step);
+  for (const e of events.filter((x) => x.type === 'done' && x.step.startsWith('service/'))) t.regex((e as { message?: string }).message ?? '', /^unchanged, ready/);
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.project}=${runtime.projectId}`, `${LABELS.role}=service`] } });
+  for (const c of containers) t.is(containerIds.get(c.Labels[LABELS.deployment] ?? ''), c.Id, c.Labels[LABELS.deployment] ?? c.Id);
+});
+
 test.serial('the account flow and the probe path work through the containers; the org app is a labelled container', async (t) => {
   t.timeout(300_000);
   const endpoints = await runtime.endpoints();
@@ -125,18 +137,6 @@ test.serial("logs come from a service's container; restart brings it back ready"
   await runtime.restart('ui-server');
   await waitFor('ui-server ready after restart', async () => (await runtime.status()).services.find((s) => s.name === 'ui-server')?.ready, 60_000, 500);
   t.not((await docker.getContainer(containerIds.get('ui-server')!).inspect()).State.StartedAt, before);
-});
-
-test.serial('up again with nothing changed builds nothing and replaces no container', async (t) => {
-  t.timeout(120_000);
-  const events: EngineEvent[] = [];
-  await runtime.up({ manifests, emit: (e) => events.push(e), timeoutMs: 60_000 });
-  const builds = events.filter((e): e is Extract<EngineEvent, { type: 'done' }> => e.type === 'done' && e.step.startsWith('build/') && e.step !== 'build/base');
-  t.true(builds.length > 0);
-  for (const b of builds) t.regex(b.message ?? '', /^unchanged /, b.step);
-  for (const e of events.filter((x) => x.type === 'done' && x.step.startsWith('service/'))) t.regex((e as { message?: string }).message ?? '', /^unchanged, ready/);
-  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.project}=${runtime.projectId}`, `${LABELS.role}=service`] } });
-  for (const c of containers) t.is(containerIds.get(c.Labels[LABELS.deployment] ?? ''), c.Id, c.Labels[LABELS.deployment] ?? c.Id);
 });
 
 test.serial('down removes every container, network and volume it made, and nothing else', async (t) => {
