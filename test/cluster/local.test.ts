@@ -148,6 +148,18 @@ test.serial('a changed manifest restarts just that service', async (t) => {
   await up(); // back to the manifests as they are
 });
 
+test.serial('a Deployment scaled to replicas: 0 is stopped, and started again when scaled back', async (t) => {
+  const scaled = structuredClone(manifests);
+  scaled.deployments.find((d) => d.metadata.name === 'ui-server')!.spec.replicas = 0;
+  const before = await runtime.status();
+  const { events } = await up(scaled);
+  t.true(events.some((e) => e.type === 'notice' && e.message === 'stopped ui-server (no longer in the manifests, or scaled to replicas: 0)'));
+  await waitFor('ui-server gone', async () => !isAlive(pidOf(before, 'ui-server')!), 15_000);
+  const back = await up();
+  t.deepEqual(started(back.events), ['service/ui-server']);
+  t.true(back.status.services.find((s) => s.name === 'ui-server')!.ready);
+});
+
 test.serial("a change in a service's source rebuilds and restarts just that service", async (t) => {
   const before = await runtime.status();
   const main = path.join(projectDir, 'images/ui-server/src/main.ts');

@@ -93,7 +93,8 @@ export class LocalRuntime implements Runtime {
       }, (r) => `${r.ports.size} ports`);
       for (const n of ports.notices) emit({ type: 'notice', level: 'warn', message: n.message, at: Date.now() });
 
-      const planned = manifests.deployments.map((d) => planDeployment(d, manifests, ports.ports, this.paths));
+      // replicas: 0 is a Deployment scaled to zero: nothing runs (and one that ran is stopped by the apply).
+      const planned = manifests.deployments.filter((d) => d.spec.replicas !== 0).map((d) => planDeployment(d, manifests, ports.ports, this.paths));
       const images = [...new Set(planned.map((p) => p.runs))];
       const mode = execMode();
       const built = new Map<string, Built>();
@@ -230,7 +231,7 @@ export class LocalRuntime implements Runtime {
           planned = true;
           for (const name of m.started) openStep(name, 'service', `start ${name}`);
           for (const name of m.restarted) openStep(name, 'service', `restart ${name} (changed)`);
-          for (const name of m.stopped) emit({ type: 'notice', level: 'info', message: `stopped ${name} (no longer in the manifests)`, at: Date.now() });
+          for (const name of m.stopped) emit({ type: 'notice', level: 'info', message: `stopped ${name} (no longer in the manifests, or scaled to replicas: 0)`, at: Date.now() });
           for (const name of m.unchanged) baseline.set(name, -1);
           if (m.started.length + m.restarted.length === 0 && m.stopped.length === 0) {
             emit({ type: 'notice', level: 'info', message: 'already up: nothing changed', at: Date.now() });

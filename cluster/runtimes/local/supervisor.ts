@@ -259,6 +259,9 @@ export class Supervisor extends EventEmitter<{ change: [ServiceRecord] }> {
     // Report the new generation at once, so nobody mistakes the old instance's readiness for the new one's.
     Object.assign(this.record, { ready: false, hash: spec.hash });
     this.changed();
+    // From now on the daemon sees the new spec (a second apply must not restart it again); the old instance's
+    // last words still go to its own log.
+    this.spec = { ...spec, logFile: this.spec.logFile };
     await this.stop();
     this.spec = spec;
     this.record.hash = spec.hash;
