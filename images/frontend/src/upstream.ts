@@ -88,7 +88,9 @@ export function upstreamFailure(upstream: Upstream, reply: AnyReply, error: unkn
   const codes = errorCodes(error);
   const limit = oversized.get(reply.request.raw);
   if (limit !== undefined) {
-    reply.header('connection', 'close').code(413).send(errorBody(tooLarge(limit).message));
+    // No `Connection: close`: Node then reads and drops the rest of the body, so the client (still sending)
+    // gets this answer instead of a reset.
+    reply.code(413).send(errorBody(tooLarge(limit).message));
     return;
   }
   if (codes.some((c) => TIMEOUT.has(c))) {
