@@ -175,6 +175,10 @@ test.serial('mock Kubernetes API that stops answering: the report goes out witho
   t.is(stats.pods, 0);
   t.truthy(report.topologies.Process!.nodes[`${hostName};${process.pid}`]);
   t.true(log.lines.some((l) => l.level === 'warn' && /Kubernetes did not answer within 1.5 s/.test(l.msg)));
+  const asked = api.requests.length;
+  await s.scan();
+  t.is(api.requests.length, asked, 'the unanswered listing is waited on, not asked again: requests never pile up');
+  t.is(log.lines.filter((l) => l.level === 'warn').length, 1, 'said once');
 });
 
 test.serial('outside a cluster (no service host, or no token) the probe does not look for Kubernetes', (t) => {

@@ -20,6 +20,7 @@ import {
   type Topology,
   type TopologyTemplate,
 } from './model.ts';
+import { SharedRequest } from './shared.ts';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 const INSPECT_REFRESH_MS = 60_000;
@@ -108,7 +109,15 @@ export class DockerReporter {
     private readonly opts: { hostID: string; probeID: string; log: Logger; includeEnv?: boolean },
   ) {}
 
-  async scan(now: number): Promise<DockerScan> {
+  private readonly request = new SharedRequest(() => this.list());
+
+  /** Containers and images, or undefined when the daemon has not answered within `timeoutMs`. */
+  scan(timeoutMs: number): Promise<DockerScan | undefined> {
+    return this.request.get(timeoutMs);
+  }
+
+  private async list(): Promise<DockerScan> {
+    const now = Date.now();
     const { hostID, probeID, log } = this.opts;
     const hostNode = hostNodeId(hostID);
     const result: DockerScan = {

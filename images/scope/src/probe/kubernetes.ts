@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Logger } from '@saas/kit';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import { SharedRequest } from './shared.ts';
 import { addNode, addParent, emptyTopology, hostNodeId, makeNode, podNodeId, setLatest, type Topology, type TopologyTemplate } from './model.ts';
 
 export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -59,7 +60,15 @@ export class KubernetesReporter {
     return this.api;
   }
 
-  async scan(now: number): Promise<Topology> {
+  private readonly request = new SharedRequest(() => this.list());
+
+  /** The pods of this node, or undefined when the API has not answered within `timeoutMs`. */
+  scan(timeoutMs: number): Promise<Topology | undefined> {
+    return this.request.get(timeoutMs);
+  }
+
+  private async list(): Promise<Topology> {
+    const now = Date.now();
     const topology = emptyTopology(POD_TEMPLATES);
     const { log } = this.opts;
     let pods: V1Pod[];

@@ -7,7 +7,7 @@ import type { Logger } from '@saas/kit';
 import { bridgeNetworks, HOST_TEMPLATES, HostReporter } from './host.ts';
 import { ProcessWalker } from './processes.ts';
 import { parseCidr, scanEndpoints, type Cidr } from './endpoints.ts';
-import { connectDocker, containerOf, DockerReporter, type DockerScan, type DockerSetting } from './docker.ts';
+import { connectDocker, containerOf, DockerReporter, type DockerSetting } from './docker.ts';
 import { inCluster, KubernetesReporter, POD_TEMPLATES, type KubernetesSetting } from './kubernetes.ts';
 import {
   addNode,
@@ -90,6 +90,8 @@ export class Scanner {
   private readonly localNetworks: Cidr[];
   private readonly knownUnowned = new Set<number>();
   private lastResolve = 0;
+  /** Sources (Docker, Kubernetes) that did not answer in time at the last scan. */
+  private readonly slow = new Set<string>();
 
   constructor(private readonly opts: ScannerOptions) {
     this.walker = new ProcessWalker(opts.procRoot);
@@ -122,23 +124,24 @@ export class Scanner {
     // Containers and pods come over the network; ask for them while /proc is read. Their reporters
     // handle their own errors; anything else is logged here so it can never go unhandled meanwhile.
     const limit = this.opts.sourceTimeoutMs ?? SOURCE_TIMEOUT_MS;
-    const settle = <T>(what: string, p: Promise<T> | undefined): Promise<T | undefined> => {
-      if (!p) return Promise.resolve(undefined);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => {
-          this.opts.log.warn(`${what} did not answer within ${limit / 1000} s; this report goes without it`);
-          resolve(undefined);
-        }, limit);
-      });
-      const settled = p.catch((err: unknown) => {
+    const fromSource = async <T>(what: string, ask: ((timeoutMs: number) => Promise<T | undefined>) | undefined): Promise<T | undefined> => {
+      if (!ask) return undefined;
+      try {
+        const answer = await ask(limit);
+        if (answer === undefined) {
+          if (!this.slow.has(what)) this.opts.log.warn(`${what} did not answer within ${limit / 1000} s; reports go without it until it does`);
+          this.slow.add(what);
+        } else if (this.slow.delete(what)) {
+          this.opts.log.info(`${what} answers again`);
+        }
+        return answer;
+      } catch (err) {
         this.opts.log.error({ err }, `${what} scan failed`);
         return undefined;
-      });
-      return Promise.race([settled, timeout]).finally(() => clearTimeout(timer));
+      }
     };
-    const dockerPromise: Promise<DockerScan | undefined> = settle('Docker', this.docker?.scan(now));
-    const podsPromise: Promise<Topology | undefined> = settle('Kubernetes', this.kubernetes?.scan(now));
+    const dockerPromise = fromSource('Docker', this.docker && ((ms) => this.docker!.scan(ms)));
+    const podsPromise = fromSource('Kubernetes', this.kubernetes && ((ms) => this.kubernetes!.scan(ms)));
 
     const procStarted = performance.now();
     const { processes, maxCpuPercent } = await this.walker.walk(now);
