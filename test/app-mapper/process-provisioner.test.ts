@@ -32,8 +32,20 @@ test.serial('starts one app per org, once, waits for /readyz, stops it and its r
     t.is((await p.ensure('org1')).state, 'ready');
     t.deepEqual((await p.list()).map((a) => a.org), ['org1']);
 
-    await p.stop('org1');
+    // Callers arriving while the app is being stopped (an idle sweep) wait for the stop, then share one new app.
+    const stopping = p.stop('org1');
+    const [x, y] = await Promise.all([p.ensure('org1'), p.ensure('org1')]);
+    await stopping;
+    t.is(x.state, 'starting');
+    t.is(x.ref, y.ref);
+    t.not(x.ref, first.ref);
     t.false(alive(rec?.pid ?? 0));
+    await waitFor('new app ready', async () => (await p.status('org1'))?.state === 'ready', 60_000, 100);
+    const rec2 = await readRecord(stateDir, 'org1');
+    t.is(`pid ${rec2?.pid}`, x.ref);
+
+    await p.stop('org1');
+    t.false(alive(rec2?.pid ?? 0));
     t.is(await readRecord(stateDir, 'org1'), undefined);
     t.is((await p.status('org1'))?.state, 'stopped');
     // The app's own output went to its log file.
@@ -60,7 +72,7 @@ test.serial('an app that dies while starting is crashed, with a growing backoff 
     const again = await p.ensure('org2');
     t.is(again.state, 'crashed');
     t.is(again.ref, first.ref);
-    t.is(await readRecord(stateDir, 'org2'), undefined);
+    t.true(await waitFor('record removed', async () => (await readRecord(stateDir, 'org2')) === undefined));
   } finally {
     await p.stopAll();
   }

@@ -75,6 +75,7 @@ export class ProcessProvisioner implements Provisioner {
   readonly kind = 'process' as const;
   private readonly entries = new Map<string, Entry>();
   private readonly starting = new Map<string, Promise<AppInstance>>();
+  private readonly recordOps = new Map<string, Promise<void>>();
   private readonly command: string[];
   private readonly cwd: string;
   private readonly startTimeoutMs: number;
@@ -127,8 +128,11 @@ export class ProcessProvisioner implements Provisioner {
     const entry = this.entries.get(org);
     if (entry) {
       this.refresh(entry);
-      if (entry.stopping) await entry.stopping;
-      else if (entry.state === 'ready' || entry.state === 'starting') return this.snapshot(entry);
+      if (entry.stopping) {
+        // Being stopped (idle sweep): wait, then start afresh — through ensure(), so concurrent callers share one start.
+        await entry.stopping.catch(() => undefined);
+        return this.ensure(org);
+      } else if (entry.state === 'ready' || entry.state === 'starting') return this.snapshot(entry);
       else if (entry.state === 'crashed' && entry.retryAt && entry.retryAt > Date.now()) return this.snapshot(entry);
     }
     const started = this.start(org, entry?.failures ?? 0).finally(() => this.starting.delete(org));
@@ -265,7 +269,7 @@ export class ProcessProvisioner implements Provisioner {
       });
     });
     this.entries.set(org, entry);
-    await writeRecord(this.opts.stateDir, { pid, port, org, startedAt: entry.startedAt.toISOString() });
+    await this.recordOp(org, () => writeRecord(this.opts.stateDir, { pid, port, org, startedAt: entry.startedAt.toISOString() }));
     this.opts.log.info({ org, pid, port }, 'starting app');
     void this.watchStart(entry, logFile, attempt);
     return this.snapshot(entry);
@@ -306,14 +310,28 @@ export class ProcessProvisioner implements Provisioner {
     }
   }
 
-  private async removeRecordOf(entry: Entry): Promise<void> {
-    try {
-      const current = JSON.parse(await readFile(recordPath(this.opts.stateDir, entry.org), 'utf8')) as Partial<AppRecord>;
-      if (current.pid !== entry.pid) return;
-    } catch {
-      return;
-    }
-    await removeRecord(this.opts.stateDir, entry.org);
+  /** Removes the org's record if it is still this entry's (a newer app may have written its own meanwhile). */
+  private removeRecordOf(entry: Entry): Promise<void> {
+    return this.recordOp(entry.org, async () => {
+      try {
+        const current = JSON.parse(await readFile(recordPath(this.opts.stateDir, entry.org), 'utf8')) as Partial<AppRecord>;
+        if (current.pid !== entry.pid) return;
+      } catch {
+        return;
+      }
+      await removeRecord(this.opts.stateDir, entry.org);
+    });
+  }
+
+  /** Record writes and removals of one org run one after another, so a removal never races a newer write. */
+  private recordOp(org: string, op: () => Promise<void>): Promise<void> {
+    const next = (this.recordOps.get(org) ?? Promise.resolve()).then(op);
+    const settled = next.catch(() => undefined);
+    this.recordOps.set(org, settled);
+    void settled.then(() => {
+      if (this.recordOps.get(org) === settled) this.recordOps.delete(org);
+    });
+    return next;
   }
 }
 
