@@ -133,6 +133,19 @@ test.serial("logs come from a service's container; restart brings it back ready"
   t.true(lines.every((l) => (JSON.parse(l) as { service?: string }).service === 'users'));
   await t.throwsAsync(runtime.logs('no-such-service', () => undefined), { message: /no container for "no-such-service"/ });
 
+  // Following ends when aborted (the HEALTHCHECK's requests keep the log moving).
+  const followed: string[] = [];
+  const controller = new AbortController();
+  await runtime.logs(
+    'users',
+    (l) => {
+      followed.push(l);
+      if (followed.length >= 2) controller.abort();
+    },
+    { follow: true, tail: 1, signal: controller.signal },
+  );
+  t.true(followed.length >= 2);
+
   const before = (await docker.getContainer(containerIds.get('ui-server')!).inspect()).State.StartedAt;
   await runtime.restart('ui-server');
   await waitFor('ui-server ready after restart', async () => (await runtime.status()).services.find((s) => s.name === 'ui-server')?.ready, 60_000, 500);
