@@ -93,6 +93,15 @@ test.serial('up brings every Deployment up and ready, reports each step, and the
   t.is((await fetch(`${status.endpoints!.mail}/email`)).status, 200, 'maildev REST answers');
   const admin = await fetch(`${status.endpoints!.users}/`, { redirect: 'manual' });
   t.true(admin.status >= 300 && admin.status < 400, 'the users admin page redirects');
+  // Services reach each other through the rewritten Service names: a sign-up through the frontend makes users
+  // store it (PGlite) and mail over SMTP (the maildev stand-in).
+  const email = `local-runtime-${frontendPort}@example.com`;
+  const signup = await fetch(`${status.endpoints!.frontend}/api/users/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
+  t.true(signup.ok, `sign-up answered ${signup.status}`);
+  await waitFor('the welcome mail', async () => {
+    const mails = (await (await fetch(`${status.endpoints!.mail}/email`)).json()) as { to: { address: string }[] }[];
+    return mails.some((m) => m.to.some((x) => x.address === email));
+  }, 60_000, 250);
   // Data and logs live under the dev folder.
   t.true(existsSync(path.join(devDir, 'data/users-db')));
   t.true(existsSync(path.join(devDir, 'data/mailcatcher')));

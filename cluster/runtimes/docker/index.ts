@@ -360,6 +360,8 @@ export class DockerRuntime implements Runtime {
   async down(options: DownOptions): Promise<void> {
     const { emit } = options;
     const docker = await this.client();
+    const any = (await docker.listContainers({ all: true, filters: this.projectFilter() })).length + (await docker.listNetworks({ filters: this.projectFilter() })).length;
+    if (!any) emit({ type: 'notice', level: 'info', message: 'nothing of the docker runtime is running for this project', at: Date.now() });
     // app-mapper may start an app while it is being stopped: look again until nothing of ours is left.
     for (let round = 0; round < 3; round++) {
       const containers = await docker.listContainers({ all: true, filters: this.projectFilter() });

@@ -181,7 +181,7 @@ export class LocalRuntime implements Runtime {
         failedAt ??= Date.now();
       }
     };
-    const where = (r: ServiceRecord) => Object.values(r.urls)[0]?.replace(/^\w+:\/\//, '') ?? `pid ${r.pid}`;
+    const where = (r: ServiceRecord) => (r.urls.http ?? Object.values(r.urls)[0])?.replace(/^\w+:\/\//, '') ?? `pid ${r.pid}`;
 
     const wanted = new Map(specs.map((s) => [s.name, s.hash]));
     const evaluate = (): boolean => {

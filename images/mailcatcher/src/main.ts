@@ -26,7 +26,12 @@ try {
 
 if (config.mailDir) mkdirSync(config.mailDir, { recursive: true });
 
-type MailDev = (config: Record<string, unknown>) => { on(event: string, fn: (arg: unknown) => void): void };
+interface MailServer {
+  on(event: string, fn: (arg: unknown) => void): void;
+  /** Starts the SMTP server (the web UI starts with maildev() itself). */
+  listen(): Promise<void>;
+}
+type MailDev = (config: Record<string, unknown>) => MailServer;
 const maildev = require('maildev') as MailDev;
 // maildev handles SIGTERM/SIGINT itself: it closes SMTP and web, then exits 0.
 const server = maildev({
@@ -41,4 +46,10 @@ server.on('new', (mail) => {
   const m = mail as { subject?: string; to?: { address: string }[] };
   log.info({ subject: m.subject, to: m.to?.map((t) => t.address) }, 'mail received');
 });
+try {
+  await server.listen();
+} catch (err) {
+  log.fatal({ err }, `cannot accept mail on ${config.host}:${config.smtpPort}: ${(err as Error).message}`);
+  process.exit(1);
+}
 log.info({ smtpPort: config.smtpPort, webPort: config.webPort, host: config.host, mailDir: config.mailDir || '(memory)' }, 'maildev accepting mail');
