@@ -36,8 +36,17 @@ export async function startMaildev(opts: { smtpPort?: number } = {}): Promise<Ma
   const child: ChildProcess = spawn(process.execPath, [bin, '--smtp', String(smtpPort), '--web', String(webPort), '--ip', '127.0.0.1', '--silent'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // A test process that ends without stop() (a crash, a worker torn down) must not leave maildev behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   const webUrl = `http://127.0.0.1:${webPort}`;
-  await waitFor('maildev', async () => (await fetch(`${webUrl}/healthz`)).ok, 20_000);
+  try {
+    await waitFor('maildev', async () => (await fetch(`${webUrl}/healthz`)).ok, 20_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   const list = async () => (await (await fetch(`${webUrl}/email`)).json()) as CapturedMail[];
   return {
     smtpPort,
