@@ -121,7 +121,15 @@ export async function spawnService(name: string, entry: string, env: Record<stri
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // If the test process ends without close(), SIGTERM still reaches the child (which stops what it started).
+  const termOnExit = () => child.kill('SIGTERM');
+  process.once('exit', termOnExit);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      process.removeListener('exit', termOnExit);
+      resolve();
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   const close = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
