@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { readFile, mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -16,8 +17,16 @@ export const root = fileURLToPath(new URL('../../', import.meta.url));
 
 export const report1 = await readFile(path.join(root, 'fixtures/weave-scope-1.13.2/report-1.msgpack.gz'));
 
+const tempDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory (state dirs, app logs), removed when the test process exits. */
 export async function tempDir(label: string): Promise<string> {
-  return mkdtemp(path.join(os.tmpdir(), `app-mapper-${label}-`));
+  const dir = await mkdtemp(path.join(os.tmpdir(), `app-mapper-${label}-`));
+  tempDirs.push(dir);
+  return dir;
 }
 
 // ---------------------------------------------------------------- users, the real service
