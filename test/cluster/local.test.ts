@@ -250,6 +250,18 @@ test.serial('restart(service) restarts one service', async (t) => {
   await t.throwsAsync(runtime.restart('nope'), { message: /no service nope/ });
 });
 
+test.serial('an image the local runtime cannot run is a failed step naming the image and the stand-ins', async (t) => {
+  const odd = structuredClone(manifests);
+  odd.deployments.find((d) => d.metadata.name === 'mailcatcher')!.spec.template.spec.containers[0]!.image = 'redis:7';
+  const events: EngineEvent[] = [];
+  const before = await runtime.status();
+  const err = await t.throwsAsync(runtime.up({ manifests: odd, emit: (e) => events.push(e) }), { instanceOf: StepError });
+  t.regex(err!.diagnosis.summary, /^image redis:7 cannot run on the local runtime: .*postgres → images\/pglite, maildev\/maildev → images\/mailcatcher/);
+  t.true(events.some((e) => e.type === 'failed' && e.step === 'check/plan'));
+  const after = await runtime.status();
+  for (const s of after.services) t.is(s.pid, pidOf(before, s.name), `${s.name} untouched`);
+});
+
 test.serial('a taken frontend port is reported naming the port, its holder and how to pick another; nothing starts', async (t) => {
   const blocker = net.createServer().listen(0, '127.0.0.1');
   await new Promise((r) => blocker.once('listening', r));

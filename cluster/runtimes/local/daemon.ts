@@ -153,7 +153,13 @@ function isSpecList(v: unknown): v is ProcessSpec[] {
   return Array.isArray(v) && v.every((s) => s !== null && typeof s === 'object' && typeof (s as ProcessSpec).name === 'string' && typeof (s as ProcessSpec).command === 'string' && Array.isArray((s as ProcessSpec).args) && typeof (s as ProcessSpec).hash === 'string');
 }
 
-async function shutdown(server: http.Server, why: string): Promise<{ services: string[]; apps: number }> {
+let shuttingDown: Promise<{ services: string[]; apps: number }> | undefined;
+function shutdown(server: http.Server, why: string): Promise<{ services: string[]; apps: number }> {
+  shuttingDown ??= stopEverything(server, why);
+  return shuttingDown;
+}
+
+async function stopEverything(server: http.Server, why: string): Promise<{ services: string[]; apps: number }> {
   log(`stopping everything (${why})`);
   const result = await stopAll();
   writeJsonAtomic(paths.localState, { services: Object.fromEntries([...supervisors].map(([n, s]) => [n, s.record])), updatedAt: Date.now() } satisfies LocalState);

@@ -18,7 +18,7 @@ import { readLog, tailLines } from './logfile.ts';
 import { devPaths, type DevPaths } from './paths.ts';
 import { planDeployment, portRequests } from './plan.ts';
 import { allocatePorts, PortTakenError } from './ports.ts';
-import { isAlive, isOurs, markedProcesses, terminate } from './procfs.ts';
+import { isAlive, isOurs, markedProcesses, terminate, waitGone } from './procfs.ts';
 import type { ApplyMessage, DaemonInfo, LocalState, ProcessSpec, ServiceRecord } from './types.ts';
 
 /** Which Services the endpoints are, and which of their ports. */
@@ -94,7 +94,13 @@ export class LocalRuntime implements Runtime {
       for (const n of ports.notices) emit({ type: 'notice', level: 'warn', message: n.message, at: Date.now() });
 
       // replicas: 0 is a Deployment scaled to zero: nothing runs (and one that ran is stopped by the apply).
-      const planned = manifests.deployments.filter((d) => d.spec.replicas !== 0).map((d) => planDeployment(d, manifests, ports.ports, this.paths));
+      const planned = await step(emit, 'check/plan', 'check', 'map Deployments to local processes', async () => {
+        try {
+          return manifests.deployments.filter((d) => d.spec.replicas !== 0).map((d) => planDeployment(d, manifests, ports.ports, this.paths));
+        } catch (err) {
+          throw new StepError({ summary: (err as Error).message, hint: 'use one of our images (scope-saas/<name> with images/<name>/src/main.ts) or an upstream image with a stand-in' });
+        }
+      }, (p) => `${p.length} processes${p.some((x) => x.standIn) ? ` (stand-ins: ${p.filter((x) => x.standIn).map((x) => `${x.name} → ${x.standIn}`).join(', ')})` : ''}`);
       const images = [...new Set(planned.map((p) => p.runs))];
       const mode = execMode();
       const built = new Map<string, Built>();
@@ -274,7 +280,9 @@ export class LocalRuntime implements Runtime {
           } catch (err) {
             progress(`the supervisor did not stop cleanly (${(err as Error).message}); stopping what is left`);
           }
-          await terminate(isAlive(daemon.pid) && isOurs(daemon.pid, this.paths.dev, daemon.startTime) ? [daemon.pid] : [], 5000);
+          // It exits by itself once it has answered; only a stuck one needs a signal.
+          const stuck = await waitGone([daemon.pid], 3000);
+          await terminate(stuck.filter((pid) => isOurs(pid, this.paths.dev, daemon.startTime)), 5000);
         }
         // Whatever is left, whoever started it: recorded services, recorded Scope apps, anything with our marker.
         const state = readJson<LocalState>(this.paths.localState);
