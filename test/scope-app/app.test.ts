@@ -1,6 +1,10 @@
 import test from 'ava';
 import { gzipSync } from 'node:zlib';
 import { request } from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { buildWebAssets } from '../../images/scope/src/app/web.ts';
 import { decodeReport, encodeReport } from '../../images/scope/src/report/index.ts';
 import { syntheticReport } from '../../fixtures/reports/synthetic.ts';
 import { postReport, reportFixture, startApp, weaveFixture, type RunningApp } from './helpers.ts';
@@ -242,4 +246,17 @@ test('the map page and its assets are served with relative URLs', async (t) => {
   t.true((await js.text()).length > 100_000); // cytoscape is bundled in
   const css = await fetch(`${app.url}/static/style.css`);
   t.regex(css.headers.get('content-type')!, /text\/css/);
+});
+
+test('an image can ship the page script prebuilt', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'scope-web-'));
+  const bundle = path.join(dir, 'app.js');
+  await writeFile(bundle, 'window.prebuilt = true;\n');
+  const app = await startApp({ web: () => buildWebAssets({ bundle }) });
+  t.teardown(async () => {
+    await app.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  t.is(await (await fetch(`${app.url}/static/app.js`)).text(), 'window.prebuilt = true;\n');
+  t.regex(await (await fetch(`${app.url}/`)).text(), /static\/style\.css/);
 });

@@ -22,11 +22,15 @@ export interface WebAssets {
  * The map page: index.html and style.css as they are, app.js bundled from web/*.ts (with cytoscape) by
  * the esbuild binary in a short-lived child process. Bundles are cached on disk by the hash of their
  * sources (SCOPE_WEB_CACHE, default the OS temp dir), so only the first start after a change pays for it.
+ * SCOPE_WEB_BUNDLE names a prebuilt app.js instead (`npx tsx images/scope/src/app/web.ts <out.js>` makes one).
  */
-export async function buildWebAssets(opts: { cacheDir?: string; webDir?: string } = {}): Promise<WebAssets> {
+export async function buildWebAssets(opts: { cacheDir?: string; webDir?: string; bundle?: string } = {}): Promise<WebAssets> {
   const webDir = opts.webDir ?? WEB_DIR;
   const cacheDir = opts.cacheDir ?? process.env.SCOPE_WEB_CACHE ?? path.join(os.tmpdir(), 'scope-web-cache');
   const [indexHtml, styleCss] = await Promise.all([readFile(path.join(webDir, 'index.html'), 'utf8'), readFile(path.join(webDir, 'style.css'), 'utf8')]);
+  // an image may ship the page already bundled (see bundleWebApp) rather than esbuild and cytoscape
+  const prebuilt = opts.bundle ?? process.env.SCOPE_WEB_BUNDLE;
+  if (prebuilt) return { 'index.html': indexHtml, 'app.js': await readFile(prebuilt, 'utf8'), 'style.css': styleCss };
   const hash = createHash('sha256');
   const sources = (await readdir(webDir)).filter((f) => f.endsWith('.ts')).sort();
   for (const f of sources) hash.update(f).update(await readFile(path.join(webDir, f)));
@@ -57,4 +61,17 @@ function packageDir(file: string): string {
   let dir = path.dirname(file);
   while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   return dir;
+}
+
+// `tsx images/scope/src/app/web.ts out.js`: writes the bundled page script, for images that ship it prebuilt
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const out = process.argv[2];
+  if (!out) {
+    process.stderr.write('usage: tsx images/scope/src/app/web.ts <out.js>\n');
+    process.exit(64);
+  }
+  const { writeFile } = await import('node:fs/promises');
+  const assets = await buildWebAssets();
+  await writeFile(out, assets['app.js']);
+  process.stdout.write(`wrote ${out} (${assets['app.js'].length} bytes)\n`);
 }
