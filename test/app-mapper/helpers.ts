@@ -140,6 +140,12 @@ export async function startAppMapper(o: AppMapperOptions): Promise<RunningAppMap
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Should the test process end without stopping it, app-mapper still gets SIGTERM (and stops its apps).
+  const onExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  process.once('exit', onExit);
+  child.once('exit', () => process.removeListener('exit', onExit));
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
