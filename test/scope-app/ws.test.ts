@@ -77,3 +77,16 @@ test('topology websocket: an unknown topology is closed with a reason', async (t
   t.is(code, 4404);
   t.regex(reason, /no topology planets/);
 });
+
+test('a probe\'s control websocket is accepted and held open', async (t) => {
+  const app = await startApp();
+  t.teardown(() => app.stop());
+  const ws = new WebSocket(`${app.url.replace('http', 'ws')}/api/control/ws`, { headers: { 'X-Scope-Probe-ID': 'p1' } });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  t.is(ws.readyState, WebSocket.OPEN);
+  ws.close();
+});

@@ -129,6 +129,16 @@ export async function buildScopeApp(opts: ScopeAppOptions): Promise<ScopeApp> {
     socket.on('message', () => undefined);
   });
 
+  // Scope probes with controls enabled hold a websocket here for the app's JSON-RPC control requests. This
+  // app issues none (the map is read-only); holding the connection keeps such probes from reconnecting.
+  app.get('/api/control/ws', { websocket: true }, (socket, request) => {
+    const probeID = header(request.headers['x-scope-probe-id']) ?? 'unknown';
+    request.log.info({ probeID }, 'probe control connection');
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('message', () => undefined); // replies to requests we never sent
+  });
+
   // --- the map page, relative URLs throughout (it is served under /api/app/{org}/)
   let assets: Promise<WebAssets> | undefined;
   const web = () => {
