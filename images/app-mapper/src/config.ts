@@ -4,7 +4,7 @@ import { parseCommand, repoRoot } from './provisioners/process.ts';
 import { provisionerKinds, type ProvisionerKind } from './provisioners/types.ts';
 
 /** Provisioners that exist today; the others are valid names that fail with a clear message until built. */
-export const builtProvisioners: readonly ProvisionerKind[] = ['process'];
+export const builtProvisioners: readonly ProvisionerKind[] = ['process', 'docker'];
 
 const provisioner: VariableSpec<ProvisionerKind> = {
   env: 'PROVISIONER',

@@ -12,10 +12,7 @@ await runService({
   // Stopping the apps takes up to a few seconds each (SIGTERM, then SIGKILL after 5 s), in parallel.
   shutdownTimeoutMs: 15_000,
   start: async ({ config, log }) => {
-    const pool = createPool(config.databaseUrl, log, 10);
-    await waitForDatabase(pool, log);
-    await migrate(pool, migrations, log);
-    const store = new Store(pool, log, config.probeSeenWriteSeconds * 1000);
+    // First, so a provisioner missing its settings fails at once rather than after the database wait.
     const provisioner = createProvisioner({
       kind: config.provisioner,
       log,
@@ -23,6 +20,10 @@ await runService({
       appCommand: config.appCommand,
       startTimeoutMs: config.startTimeoutSeconds * 1000,
     });
+    const pool = createPool(config.databaseUrl, log, 10);
+    await waitForDatabase(pool, log);
+    await migrate(pool, migrations, log);
+    const store = new Store(pool, log, config.probeSeenWriteSeconds * 1000);
     await provisioner.init();
     const apps = new AppManager({ provisioner, store, log, idleSeconds: config.idleSeconds });
     apps.start();

@@ -1,4 +1,5 @@
 import type { Logger } from '@saas/kit';
+import { containerProvisionerFromEnv } from './container.ts';
 import { ProcessProvisioner } from './process.ts';
 import type { Provisioner, ProvisionerKind } from './types.ts';
 
@@ -10,12 +11,14 @@ export interface ProvisionerSettings {
   startTimeoutMs: number;
 }
 
-/** The provisioner for the runtime. Only the process provisioner exists so far; config validation says so too. */
+/** The provisioner for the runtime (config validation refuses the ones not built yet). */
 export function createProvisioner(s: ProvisionerSettings): Provisioner {
   switch (s.kind) {
     case 'process':
       return new ProcessProvisioner({ stateDir: s.stateDir, log: s.log.child({ provisioner: 'process' }), command: s.appCommand, startTimeoutMs: s.startTimeoutMs });
     case 'docker':
+      // Its settings (DOCKER_NETWORK, SCOPE_APP_IMAGE, …) come from the docker runtime; a missing one stops the start.
+      return containerProvisionerFromEnv({ log: s.log.child({ provisioner: 'docker' }), startTimeoutMs: s.startTimeoutMs });
     case 'kubernetes':
       throw new Error(`PROVISIONER=${s.kind} is not built yet; use PROVISIONER=process`);
   }
