@@ -15,6 +15,11 @@ export interface Context {
   signal: AbortSignal;
 }
 
+/** Whether this terminal gets the Ink UI: a TTY that is not "dumb", unless DEV_PLAIN asks for plain lines. */
+export function wantsInk(stream: NodeJS.WritableStream): stream is NodeJS.WriteStream {
+  return (stream as NodeJS.WriteStream).isTTY === true && !process.env.DEV_PLAIN && process.env.TERM !== 'dumb' && !process.env.CI;
+}
+
 /** The repository root (cli/..), or DEV_PROJECT_DIR. */
 export function projectDir(): string {
   return path.resolve(process.env.DEV_PROJECT_DIR ?? fileURLToPath(new URL('..', import.meta.url)));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { StepError } from '../cluster/events.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, commandUsage, parse, usage } from './args.ts';
-import { devDir, projectDir, type Context } from './context.ts';
+import { devDir, projectDir, wantsInk, type Context } from './context.ts';
 import { PlainRenderer } from './render/plain.ts';
 import type { Renderer } from './render/types.ts';
 
@@ -29,6 +29,17 @@ export interface MainOptions {
   createRenderer?: (opts: { out: NodeJS.WritableStream; result: NodeJS.WritableStream }) => Renderer;
 }
 
+/** Commands whose events get the live Ink view on a terminal. */
+const liveCommands = new Set(['up', 'test']);
+
+/** The Ink renderer for `dev up`/`dev test` on a terminal, loaded only then (Ink and React take a moment). */
+async function inkRenderer(command: string, json: boolean, out: NodeJS.WritableStream, result: NodeJS.WritableStream): Promise<Renderer | undefined> {
+  if (json || !liveCommands.has(command) || !wantsInk(out)) return undefined;
+  const { InkRenderer } = await import('./ui/renderer.tsx');
+  const { SMOKE_PLAN } = await import('./ui/model.ts');
+  return new InkRenderer({ out, result, title: `dev ${command}`, ...(command === 'test' ? { plan: SMOKE_PLAN } : {}) });
+}
+
 /** Runs one `dev` invocation and returns its exit code: 0 ok, 1 failure, 2 usage. */
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
   const stdout = options.stdout ?? process.stdout;
@@ -53,7 +64,9 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   // With --json, stdout carries only the JSON; the event lines go to stderr.
   const json = parsed.values.json === true;
   const out = json ? stderr : stdout;
-  const renderer = (options.createRenderer ?? ((o) => new PlainRenderer(o)))({ out, result: stdout });
+  const renderer = options.createRenderer
+    ? options.createRenderer({ out, result: stdout })
+    : ((await inkRenderer(parsed.command, json, out, stdout)) ?? new PlainRenderer({ out, result: stdout }));
   const controller = new AbortController();
   const interruptible = handlesInterrupt.has(parsed.command);
   const onSignal = (sig: NodeJS.Signals) => {

@@ -1,6 +1,7 @@
 import type { SystemStatus } from '../../cluster/runtime.ts';
-import { openRuntime, pickRuntime, type Context } from '../context.ts';
+import { openRuntime, pickRuntime, wantsInk, type Context } from '../context.ts';
 import { EXIT_OK } from '../args.ts';
+import { fileURLToPath } from 'node:url';
 
 /** `dev status --json`: exactly {runtime, services, endpoints, apps}, whatever else the runtime knows. */
 export function statusJson(s: SystemStatus): { runtime: SystemStatus['runtime']; services: SystemStatus['services']; endpoints: SystemStatus['endpoints']; apps: SystemStatus['apps'] } {
@@ -62,10 +63,26 @@ export function openLines(e: NonNullable<SystemStatus['endpoints']>): string[] {
   ];
 }
 
+/** The live view needs both ends to be a terminal (raw-mode keys in, redraws out); otherwise the plain tables. */
+function interactive(out: NodeJS.WritableStream): out is NodeJS.WriteStream {
+  return wantsInk(out) && process.stdin.isTTY === true;
+}
+
 export async function status(ctx: Context, values: Record<string, unknown>): Promise<number> {
   const runtime = await openRuntime(ctx, pickRuntime(ctx, values.runtime));
   const s = await runtime.status();
   if (values.json) ctx.renderer.print(JSON.stringify(statusJson(s), null, 2));
-  else ctx.renderer.print(formatStatus(s));
+  else if (interactive(ctx.stdout)) {
+    // On a terminal the tables stay live, with keys for logs, mail, restarts and the smoke test (cli/ui/).
+    const { runStatusUi } = await import('../ui/StatusApp.tsx');
+    const bin = fileURLToPath(new URL('../bin/dev.js', import.meta.url));
+    await runStatusUi({
+      runtime,
+      initial: s,
+      stdout: ctx.stdout,
+      stdin: process.stdin,
+      testCommand: { title: `dev test --runtime ${s.runtime}`, command: process.execPath, args: [bin, 'test', '--runtime', s.runtime] },
+    });
+  } else ctx.renderer.print(formatStatus(s));
   return EXIT_OK;
 }
