@@ -241,3 +241,9 @@ test.serial('stop() ends the loop promptly, even mid-backoff, and nothing is sen
   await new Promise((r) => setTimeout(r, 300));
   t.is(app.requests.length, count);
 });
+
+test.serial('startProbe refuses a bad URL or an empty token with a readable error, before doing anything', (t) => {
+  t.throws(() => startProbe({ url: 'localhost:4040', token: 't', docker: false, kubernetes: false }), { message: /must be http:\/\/ or https:\/\// });
+  t.throws(() => startProbe({ url: 'not a url', token: 't', docker: false, kubernetes: false }), { message: /not a URL/ });
+  t.throws(() => startProbe({ url: 'http://127.0.0.1:1', token: '', docker: false, kubernetes: false }), { message: /token is required/ });
+});

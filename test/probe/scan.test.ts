@@ -1,6 +1,7 @@
 import test from 'ava';
 import net from 'node:net';
 import os from 'node:os';
+import { waitFor } from '@saas/kit/testing';
 import { Scanner, randomProbeID } from '../../images/scope/src/probe/scan.ts';
 import { decodeAddress, formatIPv6, parseTcpTable, TCP_ESTABLISHED, TCP_LISTEN } from '../../images/scope/src/probe/procnet.ts';
 import { parseStat } from '../../images/scope/src/probe/proc.ts';
@@ -31,6 +32,8 @@ test.serial('a scan of the real /proc finds this test process, its host, and a l
   const serverPort = (server.address() as net.AddressInfo).port;
   const client = net.connect(serverPort, '127.0.0.1');
   await new Promise<void>((resolve) => client.once('connect', resolve));
+  // Until the server accepts it, the kernel's socket has no descriptor (inode 0 in /proc/net/tcp).
+  await waitFor('the server to accept', async () => accepted.length === 1);
   t.teardown(() => {
     client.destroy();
     for (const s of accepted) s.destroy();
@@ -117,6 +120,7 @@ test.serial('connections opened between scans are mapped too (descriptor links a
     const c = net.connect(port, '127.0.0.1');
     clients.push(c);
     await new Promise<void>((resolve) => c.once('connect', resolve));
+    await waitFor('the server to accept', async () => accepted.length === 1);
     return c;
   };
   const s = scanner();

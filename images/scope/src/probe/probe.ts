@@ -77,8 +77,21 @@ interface Failure {
   retryAfterMs?: number;
 }
 
+/** The app URL without trailing slashes; throws a readable error for anything but an http(s) URL. */
+function checkUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new Error(`not a URL: ${JSON.stringify(raw)}`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`the Scope URL must be http:// or https://, not ${u.protocol}//`);
+  return u.toString().replace(/\/+$/, '');
+}
+
 export function startProbe(opts: ProbeOptions): RunningProbe {
-  const url = new URL(opts.url).toString().replace(/\/+$/, '');
+  const url = checkUrl(opts.url);
+  if (!opts.token) throw new Error('a probe token is required');
   const intervalMs = opts.intervalMs ?? 3000;
   const probeID = opts.probeID ?? randomProbeID();
   const hostName = opts.hostName ?? os.hostname();
@@ -131,7 +144,7 @@ export function startProbe(opts: ProbeOptions): RunningProbe {
     const repeated = lastLogged === f.reason;
     lastLogged = f.reason;
     if (f.reason === 'unauthorized') {
-      log.error(fields, `${what}: token rejected by ${url} (401): check the probe token (SCOPE_TOKEN); retrying in ${Math.round(retryInMs / 1000)} s`);
+      log.error(fields, `${what}: token rejected by ${url} (${f.status}): check the probe token (SCOPE_TOKEN); retrying in ${Math.round(retryInMs / 1000)} s`);
     } else if (!repeated || failures % 10 === 0) {
       log.warn(fields, `${what} failed: ${f.message}; retrying in ${(retryInMs / 1000).toFixed(1)} s`);
     } else {
