@@ -32,8 +32,10 @@ export interface StoreOptions {
  * they arrive, and every node remembers when a report last carried it; a node no report of the window
  * carried any more is dropped — what merging the window's reports anew would give, without keeping every
  * report (Scope's delta reports leave unchanged nodes out, and its full reports come well within the window).
- * The merged view of all probes is kept up to date incrementally and rebuilt from the probes' merges when
- * nodes expire. `version` changes whenever the view may have changed, so renders can be cached per version.
+ * The view of all probes is merged from the probes' merges when read after a change, so ingestion costs
+ * the same whatever the number of viewers, and viewing (at most once a second per websocket) costs the same
+ * whatever the rate of reports. `version` changes whenever the view may have changed, so renders can be
+ * cached per version.
  */
 export class ReportStore {
   readonly windowMs: number;
@@ -69,7 +71,7 @@ export class ReportStore {
     const host = firstHost(report);
     if (host.hostname) p.hostname = host.hostname;
     p.version = meta.version || host.version || p.version;
-    if (!this.dirty) mergeInto(this.merged, report);
+    this.dirty = true; // the view of all probes is merged again when next read (at most once per change)
     this.received++;
     this.version++;
   }
