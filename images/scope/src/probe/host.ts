@@ -43,7 +43,10 @@ export class HostReporter {
 
   constructor(
     private readonly opts: { procRoot: string; hostID: string; hostName: string; probeID: string; version: string },
-  ) {}
+  ) {
+    // A baseline now, so the first report already has the host's CPU use.
+    this.prevCpu = readCpuTimes(opts.procRoot);
+  }
 
   report(now: number): Node {
     const { procRoot, hostID, hostName, probeID, version } = this.opts;

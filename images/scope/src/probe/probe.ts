@@ -205,7 +205,9 @@ export function startProbe(opts: ProbeOptions): RunningProbe {
   };
 
   const loop = async (): Promise<void> => {
+    const primed = scanner.prime().catch((err: unknown) => log.warn({ err }, 'first /proc walk failed'));
     await handshake();
+    await primed;
     for (;;) {
       const started = Date.now();
       let scanned: Awaited<ReturnType<Scanner['scan']>>;

@@ -106,6 +106,14 @@ export class Scanner {
     this.localNetworks = bridgeNetworks().flatMap((c) => parseCidr(c) ?? []);
   }
 
+  /**
+   * Takes the CPU baseline of every process without making a report, so that the first report already
+   * carries CPU use (the probe does this while it waits for the handshake).
+   */
+  async prime(): Promise<void> {
+    await this.walker.walk();
+  }
+
   get dockerEnabled(): boolean {
     return this.docker !== undefined;
   }
