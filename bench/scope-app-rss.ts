@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { freePort, waitFor } from '@saas/kit/testing';
 import { encodeReport } from '../images/scope/src/report/index.ts';
+import { buildWebAssets } from '../images/scope/src/app/web.ts';
 import { countNodes, syntheticReport } from '../fixtures/reports/synthetic.ts';
 
 const DURATION_S = Number(process.env.SECONDS ?? 60);
@@ -64,7 +65,9 @@ async function command(mode: string): Promise<{ args: string[]; env: Record<stri
     entry, '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${out}`, '--log-level=warning',
     "--banner:js=import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);",
   ]);
-  return { args: [out], env: { SCOPE_WEB_DIR: path.join(here, '../images/scope/web') } };
+  const pageScript = path.join(dir, 'app.js');
+  await writeFile(pageScript, (await buildWebAssets())['app.js']); // images ship the page script prebuilt
+  return { args: [out], env: { SCOPE_WEB_DIR: path.join(here, '../images/scope/web'), SCOPE_WEB_BUNDLE: pageScript } };
 }
 
 async function measure(mode: string): Promise<void> {
@@ -80,7 +83,8 @@ async function measure(mode: string): Promise<void> {
   let ws: WebSocket | undefined;
   try {
     await waitFor('the app', async () => (await fetch(`${base}/healthz`)).ok, 30_000);
-    await fetch(`${base}/static/app.js`); // the map page bundle, as a first visit loads it
+    const page = await fetch(`${base}/static/app.js`); // the map page bundle, as a first visit loads it
+    if (!page.ok) throw new Error(`the map page script failed: ${page.status}`);
     await sleep(3000);
     const idle = await sample(child.pid!, 5);
     rows.push([`${mode}: idle (after start and one page load)`, `${median(idle).toFixed(1)} MB`, `${Math.max(...idle).toFixed(1)} MB`]);

@@ -22,7 +22,7 @@ export interface WebAssets {
  * The map page: index.html and style.css as they are, app.js bundled from web/*.ts (with cytoscape) by
  * the esbuild binary in a short-lived child process. Bundles are cached on disk by the hash of their
  * sources (SCOPE_WEB_CACHE, default the OS temp dir), so only the first start after a change pays for it.
- * SCOPE_WEB_BUNDLE names a prebuilt app.js instead (`npx tsx images/scope/src/app/web.ts <out.js>` makes one).
+ * SCOPE_WEB_BUNDLE names a prebuilt app.js instead (`npx tsx images/scope/src/app/build-web.ts <out.js>` makes one).
  */
 export async function buildWebAssets(opts: { cacheDir?: string; webDir?: string; bundle?: string } = {}): Promise<WebAssets> {
   const webDir = opts.webDir ?? WEB_DIR;
@@ -61,17 +61,4 @@ function packageDir(file: string): string {
   let dir = path.dirname(file);
   while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   return dir;
-}
-
-// `tsx images/scope/src/app/web.ts out.js`: writes the bundled page script, for images that ship it prebuilt
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const out = process.argv[2];
-  if (!out) {
-    process.stderr.write('usage: tsx images/scope/src/app/web.ts <out.js>\n');
-    process.exit(64);
-  }
-  const { writeFile } = await import('node:fs/promises');
-  const assets = await buildWebAssets();
-  await writeFile(out, assets['app.js']);
-  process.stdout.write(`wrote ${out} (${assets['app.js'].length} bytes)\n`);
 }
