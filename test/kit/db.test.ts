@@ -12,7 +12,7 @@ for (const [label, start] of [
   ['PostgreSQL', createPostgresDatabase],
   ['PGlite', startPgliteServer],
 ] as const) {
-  test(`migrations apply once and only once on ${label}`, async (t) => {
+  test.serial(`migrations apply once and only once on ${label}`, async (t) => {
     const db: TestDatabase = await start();
     const pool = createPool(db.url, log);
     try {
@@ -28,7 +28,7 @@ for (const [label, start] of [
     }
   });
 
-  test(`a failing migration leaves no half-written state on ${label}`, async (t) => {
+  test.serial(`a failing migration leaves no half-written state on ${label}`, async (t) => {
     const db = await start();
     const pool = createPool(db.url, log);
     try {

@@ -11,7 +11,7 @@ export interface Migration {
 }
 
 export function createPool(connectionString: string, log: Logger, max = 5): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 15_000, idleTimeoutMillis: 30_000 });
   pool.on('error', (err) => log.warn({ err }, 'idle database connection failed'));
   return pool;
 }

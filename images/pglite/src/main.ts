@@ -2,12 +2,12 @@
  * The local stand-in for the upstream `postgres` image: PGlite (PostgreSQL compiled to WebAssembly) served on
  * the Postgres wire protocol, so services talk to it with `pg` exactly as they would to PostgreSQL.
  * Data persists under DATA_DIR (empty: in memory). Several connections at once (each service holds a pool);
- * PGlite runs one query at a time and pglite-socket queues them, keeping a transaction's queries together.
+ * PGlite runs one backend, and the kit's server hands it to one connection per query cycle or transaction.
  */
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { ConfigError, createLogger, int, port, readConfig, str } from '@saas/kit';
+import { createPgliteServer } from '@saas/kit/pglite';
 
 const log = createLogger('pglite');
 
@@ -33,7 +33,7 @@ const t0 = Date.now();
 const db = await PGlite.create(config.dataDir || undefined, {
   postgresqlconf: [`shared_buffers = ${config.sharedBuffers}`, 'wal_buffers = 512kB', 'work_mem = 2MB', 'maintenance_work_mem = 8MB'],
 });
-const server = new PGLiteSocketServer({ db, port: config.port, host: config.host, maxConnections: config.maxConnections });
+const server = createPgliteServer({ db, port: config.port, host: config.host, maxConnections: config.maxConnections });
 server.addEventListener('error', (event) => log.error({ err: (event as CustomEvent<unknown>).detail }, 'socket server error'));
 try {
   await server.start();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { createPgliteServer } from '../pglite-server.ts';
 import { freePort } from './ports.ts';
 
 export interface TestDatabase {
@@ -46,7 +46,7 @@ export async function createPostgresDatabase(): Promise<TestDatabase> {
 export async function startPgliteServer(): Promise<TestDatabase> {
   const db = await PGlite.create();
   const port = await freePort();
-  const server = new PGLiteSocketServer({ db, port, host: '127.0.0.1', maxConnections: 10 });
+  const server = createPgliteServer({ db, port, host: '127.0.0.1' });
   await server.start();
   return {
     url: `postgresql://postgres@127.0.0.1:${port}/postgres?sslmode=disable`,
