@@ -41,19 +41,11 @@ export interface UsersService {
 export async function createUsersService(deps: UsersDeps): Promise<UsersService> {
   const { config, log } = deps;
   const clock = deps.clock ?? (() => new Date());
-  let pool = deps.pool ?? createPool(config.databaseUrl, log);
+  const pool = deps.pool ?? createPool(config.databaseUrl, log);
   const ownPool = !deps.pool;
   const transport = deps.transport ?? smtpTransport(config.smtpUrl, config.mailFrom);
   try {
     await waitForDatabase(pool, log, deps.databaseTimeoutMs);
-    if (ownPool && (await isPglite(pool))) {
-      // pglite-socket interleaves the extended-protocol messages of concurrent connections in its one session
-      // (electric-sql/pglite#1046: "unnamed prepared statement does not exist", then a stuck queue), so
-      // against PGlite every query goes through one connection, in order.
-      await pool.end();
-      pool = createPool(config.databaseUrl, log, 1);
-      log.info('database is PGlite: using a single connection');
-    }
     await migrate(pool, migrations, log);
   } catch (err) {
     transport.close();
@@ -105,11 +97,6 @@ export async function createUsersService(deps: UsersDeps): Promise<UsersService>
       if (ownPool) await pool.end();
     },
   };
-}
-
-async function isPglite(pool: Pool): Promise<boolean> {
-  const r = await pool.query<{ version: string }>('SELECT version() AS version');
-  return /PGlite/i.test(r.rows[0]?.version ?? '');
 }
 
 /**
