@@ -83,3 +83,19 @@ test.serial('logout and approve take an empty JSON body; nothing above made the 
   t.is((await request(`${users.url}/healthz`)).status, 200);
   t.falsy(users.logs.lines.find((l) => l.msg === 'request failed'), 'no request ended in a 5xx');
 });
+
+test.serial('the sign-up form without JavaScript gets pages back: 303 to "check your mail", or back to the form with the error', async (t) => {
+  const form = (body: string) =>
+    fetch(`${users.url}/api/users/signup`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+  const ok = await form('email=Form.User%40Example.com');
+  t.is(ok.status, 303);
+  t.is(ok.headers.get('location'), '/signup/done?email=form.user%40example.com');
+  const bad = await form('email=not-an-email');
+  t.is(bad.status, 303);
+  const back = new URL(bad.headers.get('location') ?? '', 'http://x');
+  t.is(back.pathname, '/');
+  t.is(back.searchParams.get('email'), 'not-an-email');
+  t.regex(back.searchParams.get('error') ?? '', /not a valid email address/);
+  const stored = await users.db.query<{ email: string }>('SELECT email FROM users WHERE email = $1', ['form.user@example.com']);
+  t.is(stored.rowCount, 1);
+});

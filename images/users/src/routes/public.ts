@@ -18,12 +18,23 @@ const LOGIN_FAILURES = {
 export function publicRoutes(app: FastifyInstance, ctx: UsersContext): void {
   const { store, sessions, outbox, clock } = ctx;
 
-  app.post('/api/users/signup', async (request) => {
-    const email = normaliseEmail(bodyObject(request.body).email);
+  app.post('/api/users/signup', async (request, reply) => {
+    // The sign-up page's form posts here when JavaScript is off: answer it with pages, not JSON.
+    const fromForm = request.headers['content-type']?.startsWith('application/x-www-form-urlencoded') ?? false;
+    const raw = bodyObject(request.body).email;
+    let email: string;
+    try {
+      email = normaliseEmail(raw);
+    } catch (err) {
+      if (!fromForm || !(err instanceof HttpError)) throw err;
+      const back = new URLSearchParams({ email: typeof raw === 'string' ? raw : '', error: err.message });
+      return reply.code(303).header('location', `/?${back}`).send();
+    }
     const outcome = await store.signup(email, clock());
     if (outcome !== 'pending') outbox.wake();
     request.log.info({ outcome }, 'sign-up');
     // The same answer whatever the outcome, so the endpoint does not tell who has an account.
+    if (fromForm) return reply.code(303).header('location', `/signup/done?${new URLSearchParams({ email })}`).send();
     return SIGNUP_ANSWER;
   });
 
