@@ -1,8 +1,9 @@
+import { setMaxListeners } from 'node:events';
 import { Box, Text, useInput } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 import { formatLogLine } from '../render/plain.ts';
 import { LogText } from './StepsView.tsx';
-import { clip } from './text.ts';
+import { clip, perKey } from './text.ts';
 
 const KEEP = 5000;
 
@@ -21,6 +22,9 @@ export function LogPane({ title, source, width, height, onBack }: { title: strin
 
   useEffect(() => {
     const controller = new AbortController();
+    // The local runtime's follow loop adds an abort listener per poll (cluster/runtimes/local/logfile.ts); keep
+    // Node's leak warning off the screen while that is so.
+    setMaxListeners(0, controller.signal);
     // Lines are gathered and shown in batches, so a chatty service costs one render per tick, not per line.
     const flush = setInterval(() => {
       if (buffer.current.length === 0) return;
@@ -42,7 +46,7 @@ export function LogPane({ title, source, width, height, onBack }: { title: strin
   const body = Math.max(1, height - 2);
   const maxOffset = Math.max(0, lines.length - body);
   const at = Math.min(offset, maxOffset);
-  useInput((input, key) => {
+  useInput(perKey((input, key) => {
     if (key.escape || input === 'h' || key.leftArrow) onBack();
     else if (key.upArrow || input === 'k') setOffset(Math.min(maxOffset, at + 1));
     else if (key.downArrow || input === 'j') setOffset(Math.max(0, at - 1));
@@ -50,7 +54,7 @@ export function LogPane({ title, source, width, height, onBack }: { title: strin
     else if (key.pageDown || input === ' ') setOffset(Math.max(0, at - body));
     else if (input === 'g' || key.home) setOffset(maxOffset);
     else if (input === 'G' || key.end) setOffset(0);
-  });
+  }));
 
   const shown = lines.slice(Math.max(0, lines.length - body - at), lines.length - at);
   const where = at === 0 ? (ended ? 'end of log' : 'following') : `${at} line${at === 1 ? '' : 's'} up · G to follow`;

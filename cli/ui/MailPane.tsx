@@ -1,7 +1,7 @@
 import { Box, Text, useInput } from 'ink';
 import { useEffect, useState } from 'react';
 import { addresses, getMail, listMails, mailBody, mailLinks, type Mail } from './mail.ts';
-import { clip, fitColumns, row } from './text.ts';
+import { clip, fitColumns, perKey, row, wrapLine } from './text.ts';
 
 function when(date: string | undefined): string {
   const t = Date.parse(date ?? '');
@@ -18,7 +18,7 @@ export function MailPane({ base, width, height, onBack, refreshMs = 2000 }: { ba
 
   useEffect(() => {
     let stop = false;
-    let last = '';
+    let last: string | undefined;
     const load = () =>
       listMails(base)
         .then((m) => {
@@ -41,7 +41,7 @@ export function MailPane({ base, width, height, onBack, refreshMs = 2000 }: { ba
   const list = mails ?? [];
   const at = Math.min(selected, Math.max(0, list.length - 1));
   const body = Math.max(1, height - 2);
-  useInput((input, key) => {
+  useInput(perKey((input, key) => {
     if (open) {
       if (key.escape || input === 'h' || key.leftArrow) {
         setOpen(undefined);
@@ -62,14 +62,17 @@ export function MailPane({ base, width, height, onBack, refreshMs = 2000 }: { ba
         .then(setOpen)
         .catch(() => undefined); // the listed copy is shown meanwhile, and stays on failure
     }
-  });
+  }));
 
   if (open) {
     const links = mailLinks(open);
-    const lines = [
-      ...mailBody(open),
-      '',
-      ...(links.length ? [`links (${links.length}):`, ...links.map((l, i) => `[${i + 1}] ${l}`)] : ['(no links)']),
+    // Links are wrapped, not cut: they are there to be copied.
+    const lines: { text: string; link?: boolean }[] = [
+      ...mailBody(open).flatMap((l) => wrapLine(l, width).map((text) => ({ text }))),
+      { text: '' },
+      ...(links.length
+        ? [{ text: `links (${links.length}):` }, ...links.flatMap((l, i) => wrapLine(`[${i + 1}] ${l}`, width).map((text) => ({ text, link: true })))]
+        : [{ text: '(no links)' }]),
     ];
     const room = Math.max(1, body - 4);
     const top = Math.min(scroll, Math.max(0, lines.length - room));
@@ -88,17 +91,11 @@ export function MailPane({ base, width, height, onBack, refreshMs = 2000 }: { ba
         <Text dimColor wrap="truncate-end">{`date ${open.date ?? ''}`}</Text>
         <Text dimColor>{'─'.repeat(Math.max(0, width))}</Text>
         <Box flexDirection="column" height={room} overflow="hidden">
-          {lines.slice(top, top + room).map((l, i) =>
-            /^\[\d+\] /.test(l) ? (
-              <Text key={i} color="cyan" wrap="truncate-end">
-                {l}
-              </Text>
-            ) : (
-              <Text key={i} wrap="truncate-end">
-                {l || ' '}
-              </Text>
-            ),
-          )}
+          {lines.slice(top, top + room).map((l, i) => (
+            <Text key={i} color={l.link ? 'cyan' : undefined} wrap="truncate-end">
+              {l.text || ' '}
+            </Text>
+          ))}
         </Box>
         <Text dimColor>{`${Math.min(lines.length, top + room)}/${lines.length}`}</Text>
       </Box>
@@ -117,7 +114,7 @@ export function MailPane({ base, width, height, onBack, refreshMs = 2000 }: { ba
     <Box flexDirection="column" width={width} height={height}>
       <Box>
         <Text backgroundColor="magenta" color="white" bold>{` mail `}</Text>
-        <Text bold>{` ${list.length} captured`}</Text>
+        <Text bold>{mails === undefined ? " " : ` ${list.length} captured`}</Text>
         <Box flexGrow={1} />
         <Text dimColor>{clip(base, Math.max(0, width - 24))}</Text>
       </Box>

@@ -5,7 +5,7 @@ import { age } from '../commands/status.ts';
 import { LogPane, type LogSource } from './LogPane.tsx';
 import { MailPane } from './MailPane.tsx';
 import { startPtyPane, type PtyPane } from './pty-pane.ts';
-import { clip, fitColumns, row, type Column } from './text.ts';
+import { clip, fitColumns, perKey, row, type Column } from './text.ts';
 
 export type StatusSource = Pick<Runtime, 'status' | 'logs' | 'restart'>;
 
@@ -177,10 +177,21 @@ export function StatusApp({ runtime, initial, refreshMs = 1000, testCommand }: S
   const [size, setSize] = useState({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
   const [status, setStatus] = useState(initial);
   const [now, setNow] = useState(Date.now());
-  const [view, setView] = useState<View>({ kind: 'table' });
+  const [view, setViewState] = useState<View>({ kind: 'table' });
+  const viewRef = useRef(view);
+  const setView = useCallback((v: View) => {
+    viewRef.current = v;
+    setViewState(v);
+  }, []);
   const [selected, setSelected] = useState(0);
   const [note, setNote] = useState<{ text: string; color: string }>();
   const [error, setError] = useState<string>();
+
+  useEffect(() => {
+    if (!note) return;
+    const t = setTimeout(() => setNote(undefined), 6000);
+    return () => clearTimeout(t);
+  }, [note]);
 
   useEffect(() => {
     const onResize = () => setSize({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
@@ -212,23 +223,30 @@ export function StatusApp({ runtime, initial, refreshMs = 1000, testCommand }: S
     return () => clearInterval(t);
   }, [runtime, refreshMs, initial]);
 
-  const service = status.services[Math.min(selected, status.services.length - 1)];
-  const back = useCallback(() => setView({ kind: 'table' }), []);
+  // Keys may come several to a read: the handler below moves the selection through this ref, not a stale closure.
+  const selection = useRef(0);
+  selection.current = Math.max(0, Math.min(selected, status.services.length - 1));
+  const select = (n: number) => {
+    selection.current = Math.max(0, Math.min(n, status.services.length - 1));
+    setSelected(selection.current);
+  };
+  const back = useCallback(() => setView({ kind: 'table' }), [setView]);
   const logSource = useCallback<LogSource>(
     (onLine, signal) => (view.kind === 'logs' ? runtime.logs(view.service, onLine, { follow: true, tail: 200, signal }) : Promise.resolve()),
     [runtime, view],
   );
 
-  useInput((input, key) => {
+  useInput(perKey((input, key) => {
     if (input === 'q' || (key.ctrl && input === 'c')) {
       exit();
       return;
     }
+    const view = viewRef.current;
     if (view.kind === 'run' && key.escape) setView({ kind: 'table' });
     if (view.kind !== 'table') return;
-    if (key.escape) exit();
-    else if (key.downArrow || input === 'j') setSelected((n) => Math.min(status.services.length - 1, n + 1));
-    else if (key.upArrow || input === 'k') setSelected((n) => Math.max(0, n - 1));
+    const service = status.services[selection.current];
+    if (key.downArrow || input === 'j') select(selection.current + 1);
+    else if (key.upArrow || input === 'k') select(selection.current - 1);
     else if ((input === 'l' || key.return) && service) setView({ kind: 'logs', service: service.name });
     else if (input === 'm') {
       if (status.endpoints) setView({ kind: 'mail' });
@@ -242,7 +260,7 @@ export function StatusApp({ runtime, initial, refreshMs = 1000, testCommand }: S
         .then(() => setNote({ text: `restarted ${name}`, color: 'green' }))
         .catch((err: Error) => setNote({ text: `restart ${name} failed: ${err.message}`, color: 'red' }));
     }
-  });
+  }));
 
   const width = Math.max(40, size.columns);
   const bodyHeight = Math.max(4, size.rows - 3);
@@ -276,6 +294,15 @@ export function StatusApp({ runtime, initial, refreshMs = 1000, testCommand }: S
 /** Runs the interactive status view until q / Esc / Ctrl-C. */
 export async function runStatusUi(options: StatusAppProps & { stdout: NodeJS.WriteStream; stdin: NodeJS.ReadStream }): Promise<void> {
   const { stdout, stdin, ...props } = options;
-  const instance = render(<StatusApp {...props} />, { stdout, stdin, exitOnCtrlC: false, patchConsole: false, incrementalRendering: true, maxFps: 20 });
-  await instance.waitUntilExit();
+  // The alternate screen, as full-screen tools do: the shell's scrollback is left as it was on quit.
+  const leave = () => stdout.write('\x1b[?1049l');
+  stdout.write('\x1b[?1049h\x1b[H');
+  process.once('exit', leave);
+  try {
+    const instance = render(<StatusApp {...props} />, { stdout, stdin, exitOnCtrlC: false, patchConsole: false, maxFps: 20 });
+    await instance.waitUntilExit();
+  } finally {
+    process.off('exit', leave);
+    leave();
+  }
 }

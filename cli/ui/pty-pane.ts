@@ -1,5 +1,9 @@
-import { Terminal } from '@xterm/headless';
+import xterm from '@xterm/headless';
 import { spawn, type IPty } from 'node-pty';
+
+// A CommonJS package: its named exports are not visible to ESM imports.
+const { Terminal } = xterm;
+type Terminal = InstanceType<typeof Terminal>;
 
 export interface PtyPaneOptions {
   command: string;

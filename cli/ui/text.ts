@@ -44,3 +44,29 @@ export function fitColumns(columns: Column[], rows: string[][], width: number, g
 export function row(cells: string[], widths: number[], gap = 2): string {
   return cells.map((c, i) => (i === cells.length - 1 ? clip(c, widths[i]!) : clip(c, widths[i]!).padEnd(widths[i]!))).join(' '.repeat(gap)).trimEnd();
 }
+
+/**
+ * Ink hands over whatever one read returned, so keys typed quickly (or sent by a script) arrive together as
+ * "jjl": split plain characters so each is one key press.
+ */
+export function perKey<K extends { ctrl: boolean; meta: boolean }>(handler: (input: string, key: K) => void): (input: string, key: K) => void {
+  return (input, key) => {
+    if (input.length > 1 && !key.ctrl && !key.meta && !input.includes('\x1b')) for (const ch of input) handler(ch, key);
+    else handler(input, key);
+  };
+}
+
+/** Word-wraps one line to width columns (a word longer than width is cut across lines). */
+export function wrapLine(line: string, width: number): string[] {
+  if (width <= 0 || line.length <= width) return [line];
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > width) {
+    const space = rest.lastIndexOf(' ', width);
+    const cut = space > width / 3 ? space : width;
+    out.push(rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).trimStart();
+  }
+  if (rest) out.push(rest);
+  return out;
+}
