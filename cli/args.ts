@@ -95,9 +95,11 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'build',
-    summary: 'build the service images (docker runtime)',
-    args: [],
-    options: {},
+    summary: 'build the service images the docker runtime runs (only what changed)',
+    args: ['[image...]'],
+    options: {
+      force: { type: 'boolean', description: 'build even when an image with the same inputs exists' },
+    },
   },
   {
     name: 'help',
@@ -206,7 +208,8 @@ export function parse(argv: string[]): Parsed {
   if (positionals.length < required) {
     return { kind: 'usage-error', command: spec.name, message: `missing ${spec.args.slice(positionals.length, required).join(' ')}` };
   }
-  if (positionals.length > spec.args.length) {
+  const variadic = spec.args.some((a) => a.endsWith('...]'));
+  if (!variadic && positionals.length > spec.args.length) {
     const extra = positionals[spec.args.length]!;
     return { kind: 'usage-error', command: spec.name, message: `unexpected argument '${extra}'` };
   }

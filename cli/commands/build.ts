@@ -1,10 +1,29 @@
-import { EXIT_USAGE } from '../args.ts';
+import { EXIT_OK, EXIT_USAGE, suggest } from '../args.ts';
 import type { Context } from '../context.ts';
+import { duration } from '../render/plain.ts';
 
-export async function build(ctx: Context): Promise<number> {
-  ctx.stderr.write(
-    'dev build: the docker runtime builds images: not available yet.\n' +
-      'The local runtime runs the services from source and needs no build: dev up\n',
+/** `dev build [image…] [--force]`: builds the images with dockerode; unchanged inputs mean no build. */
+export async function build(ctx: Context, values: Record<string, unknown>, positionals: string[]): Promise<number> {
+  const { buildImages, imageSpec, IMAGE_NAMES } = await import('../../cluster/images/index.ts');
+  const known: readonly string[] = IMAGE_NAMES;
+  for (const name of positionals) {
+    if (!known.includes(name)) {
+      const guess = suggest(name, [...known]);
+      ctx.stderr.write(`dev build: no image '${name}'${guess ? `. Did you mean 'dev build ${guess}'?` : ''}\nimages: ${known.join(', ')}\n`);
+      return EXIT_USAGE;
+    }
+  }
+  const t0 = Date.now();
+  const built = await buildImages({
+    emit: (e) => ctx.renderer.event(e),
+    root: ctx.projectDir,
+    images: positionals.length ? positionals.map((n) => imageSpec(n, ctx.projectDir)) : undefined,
+    force: values.force === true,
+  });
+  const rows = [...built.values()].map(
+    (b) => `  ${b.name.padEnd(12)} ${b.tag.padEnd(42)} ${(b.sizeBytes / 1e6).toFixed(1).padStart(6)} MB  ${b.built ? `built in ${duration(b.durationMs)}` : 'unchanged'}`,
   );
-  return EXIT_USAGE;
+  const fresh = [...built.values()].filter((b) => b.built).length;
+  ctx.renderer.print([`${built.size} images, ${fresh} built, in ${duration(Date.now() - t0)}:`, ...rows].join('\n'));
+  return EXIT_OK;
 }

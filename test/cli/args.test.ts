@@ -59,10 +59,11 @@ test('a command --help prints its options on stdout, exit 0', async (t) => {
   t.regex(r.stdout, /--tail N/);
 });
 
-test('build says plainly that it is not available, exit 2, no fake success', async (t) => {
-  const r = await dev(['build']);
+test('build of an unknown image is a usage error with a suggestion and the list, exit 2', async (t) => {
+  const r = await dev(['build', 'usres']);
   t.is(r.code, 2);
-  t.regex(r.stderr, /the docker runtime builds images: not available yet/);
+  t.regex(r.stderr, /no image 'usres'\. Did you mean 'dev build users'\?/);
+  t.regex(r.stderr, /images: frontend, ui-server, users, app-mapper, scope, mailcatcher, pglite/);
 });
 
 test('parse: values, positionals, integers and extra arguments', (t) => {
