@@ -1,5 +1,5 @@
 import v8 from 'node:v8';
-import { runService } from '../../../kit/src/service.ts'; // not '@saas/kit': its index loads pg
+import { runService } from '@saas/kit/service'; // not '@saas/kit': its index loads pg
 import { buildScopeApp } from './server.ts';
 
 /**

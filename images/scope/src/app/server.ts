@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import websocket from '@fastify/websocket';
 // the kit's modules one by one: its index also loads pg (~14 MB of RSS) that the app has no use for
-import { badRequest, HttpError, notFound } from '../../../kit/src/errors.ts';
-import { createHttpServer } from '../../../kit/src/http.ts';
-import type { Logger } from '../../../kit/src/log.ts';
+import { badRequest, HttpError, notFound } from '@saas/kit/errors';
+import { createHttpServer } from '@saas/kit/http';
+import type { Logger } from '@saas/kit/log';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { DecodeError, decodeReport, reportToJSON } from '../report/index.ts';
