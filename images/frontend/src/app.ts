@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import { createHttpServer, HttpError, notFound, type HttpServer, type Logger } from '@saas/kit';
 import { canonicalUrl, isPrivatePath } from './paths.ts';
+import { reportRoute } from './report.ts';
 import { proxyRoute, type RouteConfig, type Upstream } from './upstream.ts';
 
 export const VERSION = '0.1.0';
@@ -79,7 +80,10 @@ export async function buildFrontend(opts: FrontendOptions): Promise<HttpServer> 
   });
   await proxyRoute(app, appMapper, { prefix: '/api/app', bodyLimit, trustProxy, websocket: true });
   await proxyRoute(app, appMapper, { prefix: '/api/org', bodyLimit, trustProxy });
-  await proxyRoute(app, appMapper, { prefix: '/api/report', bodyLimit: opts.reportBodyLimit ?? 20 * MiB, trustProxy });
+  // Probes POST a report every few seconds: that has a lean route of its own; other methods go the general way.
+  const reportBodyLimit = opts.reportBodyLimit ?? 20 * MiB;
+  await reportRoute(app, appMapper, '/api/report', { bodyLimit: reportBodyLimit, trustProxy });
+  await proxyRoute(app, appMapper, { prefix: '/api/report', bodyLimit: reportBodyLimit, trustProxy, methods: ['DELETE', 'GET', 'HEAD', 'PATCH', 'PUT', 'OPTIONS'] });
   await proxyRoute(app, appMapper, { prefix: '/api/control/ws', bodyLimit, trustProxy, websocket: true });
   await proxyRoute(app, uiServer, { prefix: '', bodyLimit, trustProxy });
 

@@ -22,7 +22,12 @@ export interface RouteOptions {
   /** Route config (e.g. a per-route rateLimit). */
   config?: RouteConfig;
   trustProxy: boolean;
+  /** Methods proxied (default all); leave one out when a dedicated route serves it. */
+  methods?: HttpMethod[];
 }
+
+export type HttpMethod = 'DELETE' | 'GET' | 'HEAD' | 'PATCH' | 'POST' | 'PUT' | 'OPTIONS';
+const ALL_METHODS: HttpMethod[] = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
 
 /** Per-route config the frontend's hooks read. */
 export interface RouteConfig {
@@ -37,7 +42,7 @@ const oversized = new WeakMap<object, number>();
 type AnyRequest = FastifyRequest<RouteGenericInterface, RawServerBase>;
 type AnyReply = FastifyReply<RouteGenericInterface, RawServerBase>;
 
-const tooLarge = (limit: number) => new HttpError(413, `request body is too large (the limit here is ${limit} bytes)`);
+export const tooLarge = (limit: number) => new HttpError(413, `request body is too large (the limit here is ${limit} bytes)`);
 
 /**
  * Streams the body through untouched (no parsing, no buffering) while holding it to a limit: a declared
@@ -83,9 +88,16 @@ function errorCodes(error: unknown): string[] {
   return codes;
 }
 
+/** The answer for a failed upstream request: 502 (unreachable or failed) or 504 (timed out), naming the upstream. */
+export function upstreamError(upstream: Upstream, error: unknown): { status: 502 | 504; body: ReturnType<typeof errorBody>; log: boolean } {
+  const codes = errorCodes(error);
+  if (codes.some((c) => TIMEOUT.has(c))) return { status: 504, body: errorBody(`${upstream.name} timed out`), log: false };
+  // An upstream that is down is expected now and then; anything else is worth a warning.
+  return { status: 502, body: errorBody(`${upstream.name} unreachable`), log: !codes.some((c) => UNREACHABLE.has(c)) };
+}
+
 /** What the client sees when the upstream could not answer: 413, 502 or 504, naming the upstream. */
 export function upstreamFailure(upstream: Upstream, reply: AnyReply, error: unknown): void {
-  const codes = errorCodes(error);
   const limit = oversized.get(reply.request.raw);
   if (limit !== undefined) {
     // No `Connection: close`: Node then reads and drops the rest of the body, so the client (still sending)
@@ -93,14 +105,9 @@ export function upstreamFailure(upstream: Upstream, reply: AnyReply, error: unkn
     reply.code(413).send(errorBody(tooLarge(limit).message));
     return;
   }
-  if (codes.some((c) => TIMEOUT.has(c))) {
-    reply.code(504).send(errorBody(`${upstream.name} timed out`));
-    return;
-  }
-  if (!codes.some((c) => UNREACHABLE.has(c))) {
-    reply.log.warn({ err: error, upstream: upstream.name }, 'upstream request failed');
-  }
-  reply.code(502).send(errorBody(`${upstream.name} unreachable`));
+  const failure = upstreamError(upstream, error);
+  if (failure.log) reply.log.warn({ err: error, upstream: upstream.name }, 'upstream request failed');
+  reply.code(failure.status).send(failure.body);
 }
 
 /** Hop-by-hop headers of the client's connection, not the upstream's (undici refuses some of them outright). */
@@ -113,7 +120,7 @@ function withoutHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 }
 
 /** Proxy headers an upstream may rely on; the client's own X-Forwarded-* only when a proxy before us is trusted. */
-export function forwardedHeaders(request: AnyRequest, trustProxy: boolean): Record<string, string> {
+export function forwardedHeaders(request: AnyRequest | FastifyRequest, trustProxy: boolean): Record<string, string> {
   const peer = request.raw.socket.remoteAddress ?? request.ip;
   const prior = trustProxy ? request.headers['x-forwarded-for'] : undefined;
   return {
@@ -168,7 +175,7 @@ export async function proxyRoute(app: FastifyInstance, upstream: Upstream, route
       // A 503 with Retry-After (an app still starting) goes back to the client as it is.
       retryMethods: [],
       disableRequestLogging: true,
-      httpMethods: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'],
+      httpMethods: route.methods ?? ALL_METHODS,
       config: { ...route.config, websocket: route.websocket === true } satisfies RouteConfig,
       replyOptions: {
         rewriteRequestHeaders: (request: AnyRequest, headers: IncomingHttpHeaders) => ({
