@@ -16,19 +16,26 @@ export function createPool(connectionString: string, log: Logger, max = 5): pg.P
   return pool;
 }
 
-/** Waits for the database to accept connections (it may start after us), up to timeoutMs. */
+/**
+ * Waits for the database to accept connections (it may start after us), up to timeoutMs. A refused connection
+ * costs next to nothing, so it polls every 250 ms at most: a long backoff here would be pure start-up delay.
+ */
 export async function waitForDatabase(pool: pg.Pool, log: Logger, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let delay = 100;
+  let delay = 50;
+  let lastLog = 0;
   for (;;) {
     try {
       await pool.query('SELECT 1');
       return;
     } catch (err) {
       if (Date.now() > deadline) throw new Error(`database unreachable after ${timeoutMs} ms: ${(err as Error).message}`);
-      log.info({ err: (err as Error).message, retryInMs: delay }, 'waiting for database');
+      if (Date.now() - lastLog > 5000) {
+        log.info({ err: (err as Error).message }, 'waiting for database');
+        lastLog = Date.now();
+      }
       await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 2000);
+      delay = Math.min(delay * 2, 250);
     }
   }
 }
