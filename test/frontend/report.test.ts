@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { pino } from 'pino';
 import { createLogger, type Logger } from '@saas/kit';
-import { freePort } from '@saas/kit/testing';
+import { freePort, waitFor } from '@saas/kit/testing';
 import { buildFrontend, type FrontendOptions } from '../../images/frontend/src/app.ts';
 import { startEchoServer, type EchoServer, type SeenRequest } from '../helpers/echo.ts';
 import { byteStream, rawRequest } from '../helpers/http.ts';
@@ -240,4 +240,29 @@ test('reports write no access lines at info; other routes do, and a broken app-m
   t.is(failed.status, 502);
   t.deepEqual(failed.json(), { errors: [{ message: 'app-mapper unreachable' }] });
   t.true(captured.lines().some((l) => l.level === 40 && l.msg === 'upstream request failed'));
+});
+
+test('a probe that hangs up before app-mapper answers: the request to app-mapper is given up too', async (t) => {
+  let received = 0;
+  let abandoned = 0;
+  // An app-mapper that takes the report but never answers.
+  const silent = http.createServer((req) => {
+    req.resume();
+    req.on('end', () => received++);
+    req.socket.on('close', () => abandoned++);
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const frontend = await startFrontend({ appMapperUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` });
+  t.teardown(async () => {
+    await frontend.close();
+    silent.closeAllConnections();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+  const req = http.request(`${frontend.url}/api/report`, { method: 'POST', headers: probeHeaders(), agent: false });
+  req.on('error', () => undefined);
+  req.end(report);
+  await waitFor('app-mapper to receive the report', async () => received === 1, 30_000);
+  req.destroy();
+  await waitFor('the frontend to give up its request to app-mapper', async () => abandoned === 1, 30_000);
+  t.is(abandoned, 1);
 });

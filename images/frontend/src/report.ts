@@ -105,6 +105,41 @@ function bufferedBody(limit: number) {
   };
 }
 
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/**
+ * One POST through the pool, the answer gathered whole. undici's handler callbacks rather than `request()`: no
+ * response stream, no AbortController, for an answer of a few bytes.
+ */
+function post(pool: Pool, path: string, headers: Record<string, string | string[]>, body: Buffer, started: (abort: (reason: Error) => void) => void): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    let responseHeaders: IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    pool.dispatch(
+      { method: 'POST', path, headers, body },
+      {
+        onRequestStart: (controller) => started((reason) => controller.abort(reason)),
+        onResponseStart: (_controller, statusCode, h) => {
+          status = statusCode;
+          responseHeaders = h;
+        },
+        onResponseData: (_controller, chunk) => {
+          chunks.push(chunk);
+          bytes += chunk.length;
+        },
+        onResponseEnd: () => resolve({ status, headers: responseHeaders, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes) }),
+        onResponseError: (_controller, err) => reject(err),
+      },
+    );
+  });
+}
+
 /**
  * Registers POST `path` and POST `path`/* (the path and query forwarded as they are) on its own keep-alive pool
  * to `upstream`. Other methods on the path are left to the general proxy.
@@ -130,26 +165,18 @@ export async function reportRoute(app: FastifyInstance, upstream: Upstream, path
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       // A probe that hangs up mid-way needs no answer: stop waiting for app-mapper.
-      const aborted = new AbortController();
+      let abort: ((reason: Error) => void) | undefined;
       const onClose = () => {
-        if (!reply.raw.writableFinished) aborted.abort();
+        if (!reply.raw.writableFinished) abort?.(new Error('the client closed the connection'));
       };
       reply.raw.once('close', onClose);
       try {
-        const res = await pool.request({
-          method: 'POST',
-          path: request.url,
-          headers: reportRequestHeaders(request, opts.trustProxy),
-          body,
-          signal: aborted.signal,
-        });
-        const chunks: Buffer[] = [];
-        for await (const chunk of res.body) chunks.push(chunk as Buffer);
-        return reply.code(res.statusCode).headers(responseHeaders(res.headers)).send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+        const answer = await post(pool, request.url, reportRequestHeaders(request, opts.trustProxy), body, (a) => (abort = a));
+        return reply.code(answer.status).headers(responseHeaders(answer.headers)).send(answer.body);
       } catch (err) {
         const failure = upstreamError(upstream, err);
         // (Nobody reads the answer when the probe hung up, but the request still completes.)
-        if (failure.log && !aborted.signal.aborted) request.log.warn({ err, upstream: upstream.name }, 'upstream request failed');
+        if (failure.log && !reply.raw.destroyed) request.log.warn({ err, upstream: upstream.name }, 'upstream request failed');
         return reply.code(failure.status).send(failure.body);
       } finally {
         reply.raw.removeListener('close', onClose);
