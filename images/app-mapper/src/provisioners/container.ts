@@ -254,9 +254,16 @@ export class ContainerProvisioner implements Provisioner {
     });
     await container.start();
     const url = await this.urlOf(container.id);
-    if (!url) throw new Error(`app container ${name} started without a reachable port`);
-    const entry: Entry = { org, state: 'starting', containerId: container.id, url, startedAt: new Date(), failures };
+    const entry: Entry = { org, state: 'starting', containerId: container.id, url: url ?? '', startedAt: new Date(), failures };
     this.entries.set(org, entry);
+    if (!url) {
+      // Docker drops a container's port bindings when it exits: this one died before its port could be read.
+      const state = await container.inspect().then((info) => info.State, () => undefined);
+      this.markCrashed(entry, state && !state.Running ? `exited with code ${state.ExitCode}` : 'started without a reachable port', true);
+      this.opts.log.error({ org, logTail: await this.logTail(container.id) }, `app ${entry.reason}`);
+      await this.remove(container.id);
+      return this.snapshot(entry);
+    }
     this.opts.log.info({ org, container: container.id.slice(0, 12), url }, 'starting app container');
     void this.watchStart(entry).catch((err: Error) => this.opts.log.error({ err, org }, 'watching the app start failed'));
     return this.snapshot(entry);
