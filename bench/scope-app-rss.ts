@@ -3,31 +3,22 @@
  * probes each send a ~200-node report every 3 s and one browser-like client watches the processes
  * websocket. Goal: ≤ 60 MB.
  *
- *   npx tsx bench/scope-app-rss.ts     (SECONDS=60: how long the probes report; MODES=bundle,tsx: how the app runs;
- *                                      NODE_FLAGS='--max-semi-space-size=1 --max-old-space-size=64': V8 flags for the app)
+ *   npx tsx bench/scope-app-rss.ts     (SECONDS=60: how long the probes report; MODES=bundle,app-bundle,tsx: how the app
+ *                                      runs, see scope-app-common.ts; NODE_FLAGS='--max-old-space-size=64': node flags for
+ *                                      the app; SCOPE_APP_YOUNG_GEN=default: without the app's own young-generation limit)
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { freePort, waitFor } from '@saas/kit/testing';
 import { encodeReport } from '../images/scope/src/report/index.ts';
-import { buildWebAssets } from '../images/scope/src/app/web.ts';
 import { countNodes, syntheticReport } from '../fixtures/reports/synthetic.ts';
+import { appCommand, loadAverage, median, nodeFlags, printTable } from './scope-app-common.ts';
 
 const DURATION_S = Number(process.env.SECONDS ?? 60);
 const PROBES = 10;
 const INTERVAL_MS = 3000;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rssMB(pid: number): number {
@@ -47,34 +38,16 @@ async function sample(pid: number, seconds: number, everyMs = 500): Promise<numb
   return out;
 }
 
-const MODES = (process.env.MODES ?? 'bundle,tsx').split(',');
-const here = path.dirname(fileURLToPath(import.meta.url));
-const rows: [string, string, string][] = [];
-
-/**
- * How the app is started: `bundle` as a service image runs it (esbuild bundle, plain node), `tsx` as in
- * development (node --import tsx, whose loader thread and compiler cost memory of their own).
- */
-async function command(mode: string): Promise<{ args: string[]; env: Record<string, string> }> {
-  if (mode === 'tsx') return { args: ['--import', 'tsx', path.join(here, '../images/scope/src/main.ts')], env: {} };
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'scope-app-bench-'));
-  const entry = path.join(dir, 'entry.ts');
-  await writeFile(entry, `import { runApp } from ${JSON.stringify(path.join(here, '../images/scope/src/app/main.ts'))};\nawait runApp();\n`);
-  const out = path.join(dir, 'main.mjs');
-  execFileSync(createRequire(import.meta.url).resolve('esbuild/bin/esbuild'), [
-    entry, '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${out}`, '--log-level=warning',
-    "--banner:js=import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);",
-  ]);
-  const pageScript = path.join(dir, 'app.js');
-  await writeFile(pageScript, (await buildWebAssets())['app.js']); // images ship the page script prebuilt
-  return { args: [out], env: { SCOPE_WEB_DIR: path.join(here, '../images/scope/web'), SCOPE_WEB_BUNDLE: pageScript } };
-}
+const MODES = (process.env.MODES ?? 'bundle,app-bundle,tsx').split(',');
+const GOAL_MB = 60;
+const rows: string[][] = [['app started as', 'state', 'goal', 'median RSS', 'max RSS', 'met', 'load while measuring']];
+const row = (mode: string, state: string, xs: number[]) =>
+  rows.push([mode, state, `≤ ${GOAL_MB} MB`, `${median(xs).toFixed(1)} MB`, `${Math.max(...xs).toFixed(1)} MB`, median(xs) <= GOAL_MB ? 'yes' : 'NO', loadAverage()]);
 
 async function measure(mode: string): Promise<void> {
   const port = await freePort();
-  const { args, env } = await command(mode);
-  const flags = (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...flags, ...args], {
+  const { args, env } = await appCommand(mode);
+  const child = spawn(process.execPath, [...nodeFlags(), ...args], {
     env: { ...process.env, ...env, SCOPE_ROLE: 'app', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -87,7 +60,7 @@ async function measure(mode: string): Promise<void> {
     if (!page.ok) throw new Error(`the map page script failed: ${page.status}`);
     await sleep(3000);
     const idle = await sample(child.pid!, 5);
-    rows.push([`${mode}: idle (after start and one page load)`, `${median(idle).toFixed(1)} MB`, `${Math.max(...idle).toFixed(1)} MB`]);
+    row(mode, 'idle (after start and one page load)', idle);
 
     let sent = 0;
     let failed = 0;
@@ -112,7 +85,7 @@ async function measure(mode: string): Promise<void> {
     const warmup = Math.min(20, Math.floor(DURATION_S / 3)); // the 15 s window fills up first
     await sleep(warmup * 1000);
     const loaded = await sample(child.pid!, DURATION_S - warmup);
-    rows.push([`${mode}: ${PROBES} probes × ${nodes} nodes every ${INTERVAL_MS / 1000} s + 1 websocket viewer`, `${median(loaded).toFixed(1)} MB`, `${Math.max(...loaded).toFixed(1)} MB`]);
+    row(mode, `${PROBES} probes × ${nodes} nodes every ${INTERVAL_MS / 1000} s + 1 websocket viewer`, loaded);
     const topo = (await (await fetch(`${base}/api/topology`)).json()) as { id: string; stats: { node_count: number } }[];
     console.log(
       `${mode}: ${DURATION_S} s of reporting, ${sent} reports accepted, ${failed} refused, ${wsMessages} websocket messages; processes view: ${topo.find((x) => x.id === 'processes')?.stats.node_count} nodes`,
@@ -126,11 +99,8 @@ async function measure(mode: string): Promise<void> {
   }
 }
 
-console.log(`Scope app RSS — the app as a child process, VmRSS from /proc/<pid>/status every 0.5 s; node flags: ${process.env.NODE_FLAGS || '(none)'}\n`);
+console.log(`Scope app RSS — the app as a child process, VmRSS from /proc/<pid>/status every 0.5 s; node flags: ${nodeFlags().join(' ') || '(none)'}; young generation: ${process.env.SCOPE_APP_YOUNG_GEN === 'default' ? "V8's default" : "the app's limit"}\n`);
 for (const mode of MODES) await measure(mode);
 console.log('');
-const w0 = Math.max(...rows.map((r) => r[0].length));
-console.log(`${'state'.padEnd(w0)}  median RSS  max RSS`);
-console.log(`${'-'.repeat(w0)}  ----------  -------`);
-for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(10)}  ${c}`);
-console.log('\ngoal: ≤ 60 MB');
+printTable(rows);
+console.log(`\ngoal: RSS ≤ ${GOAL_MB} MB idle and under 10 probes; production runs \`bundle\` (the scope image)`);

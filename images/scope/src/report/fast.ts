@@ -15,6 +15,46 @@ const TOPOLOGIES = new Set<string>(TOPOLOGY_NAMES);
 /** topology fields other than nodes, handed to the slow converter as a small map */
 const TOPOLOGY_EXTRAS = new Set(['shape', 'tag', 'label', 'label_plural', 'controls', 'metadata_templates', 'metric_templates', 'table_templates']);
 
+/**
+ * Short strings (map keys, node IDs, most values) repeat from report to report: a direct-mapped table of
+ * the last string seen per hash gives the same string object back for the same bytes, so decoding makes
+ * no new string for them (far less garbage to collect), and the merged reports the app keeps share one
+ * copy of each. Bounded: INTERN_SLOTS strings of at most INTERN_MAX bytes (~1 MB in all, at most).
+ */
+const INTERN_MAX = 48;
+const INTERN_SLOTS = 8192;
+const internStrings: (string | undefined)[] = new Array(INTERN_SLOTS).fill(undefined);
+const internBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX);
+const internLengths = new Uint8Array(INTERN_SLOTS);
+
+function intern(b: Uint8Array, buf: Buffer, start: number, n: number): string {
+  let h = 0x811c9dc5 ^ n;
+  let high = 0;
+  for (let i = start; i < start + n; i++) {
+    const c = b[i]!;
+    high |= c;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
+  const at = slot * INTERN_MAX;
+  const cached = internStrings[slot];
+  if (cached !== undefined && internLengths[slot] === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (internBytes[at + i] !== b[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached;
+  }
+  const s = buf.toString(high & 0x80 ? 'utf8' : 'latin1', start, start + n);
+  internStrings[slot] = s;
+  internLengths[slot] = n;
+  internBytes.set(b.subarray(start, start + n), at);
+  return s;
+}
+
 export type ConvertTopologyExtras = (extras: MsgMap, name: TopologyName) => Topology;
 
 class Fast {
@@ -112,14 +152,7 @@ class Fast {
     const n = this.strLen();
     const start = this.pos;
     this.pos += n;
-    if (n >= 24) return this.buf.toString('utf8', start, start + n);
-    let s = '';
-    for (let i = start; i < start + n; i++) {
-      const c = this.b[i]!;
-      if (c & 0x80) return this.buf.toString('utf8', start, start + n);
-      s += String.fromCharCode(c);
-    }
-    return s;
+    return n <= INTERN_MAX ? intern(this.b, this.buf, start, n) : this.buf.toString('utf8', start, start + n);
   }
 
   private time(): number {

@@ -77,7 +77,8 @@ export function mergeNode(t: Node, s: Node): void {
   for (const k in s.latest) {
     const se = s.latest[k]!;
     const te = t.latest[k];
-    if (!te || se.timestamp >= te.timestamp) t.latest[k] = se; // entries are never mutated, sharing is safe
+    // entries are never mutated, sharing is safe; an equal entry keeps the one held (the new one dies young)
+    if (!te || se.timestamp > te.timestamp || (se.timestamp === te.timestamp && se.value !== te.value)) t.latest[k] = se;
   }
   for (const k in s.latestControls) {
     const se = s.latestControls[k]!;
