@@ -46,14 +46,22 @@ export function LogPane({ title, source, width, height, onBack }: { title: strin
   const body = Math.max(1, height - 2);
   const maxOffset = Math.max(0, lines.length - body);
   const at = Math.min(offset, maxOffset);
+  // Read by the key handler, which may still be the previous render's closure when a key follows new lines.
+  const limit = useRef(maxOffset);
+  limit.current = maxOffset;
+  const scroll = (by: number | 'top' | 'tail') =>
+    setOffset((o) => {
+      const from = Math.min(o, limit.current);
+      return by === 'top' ? limit.current : by === 'tail' ? 0 : Math.max(0, Math.min(limit.current, from + by));
+    });
   useInput(perKey((input, key) => {
     if (key.escape || input === 'h' || key.leftArrow) onBack();
-    else if (key.upArrow || input === 'k') setOffset(Math.min(maxOffset, at + 1));
-    else if (key.downArrow || input === 'j') setOffset(Math.max(0, at - 1));
-    else if (key.pageUp || input === 'b') setOffset(Math.min(maxOffset, at + body));
-    else if (key.pageDown || input === ' ') setOffset(Math.max(0, at - body));
-    else if (input === 'g' || key.home) setOffset(maxOffset);
-    else if (input === 'G' || key.end) setOffset(0);
+    else if (key.upArrow || input === 'k') scroll(1);
+    else if (key.downArrow || input === 'j') scroll(-1);
+    else if (key.pageUp || input === 'b') scroll(body);
+    else if (key.pageDown || input === ' ') scroll(-body);
+    else if (input === 'g' || key.home) scroll('top');
+    else if (input === 'G' || key.end) scroll('tail');
   }));
 
   const shown = lines.slice(Math.max(0, lines.length - body - at), lines.length - at);

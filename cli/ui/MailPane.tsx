@@ -1,5 +1,5 @@
 import { Box, Text, useInput } from 'ink';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { addresses, getMail, listMails, mailBody, mailLinks, type Mail } from './mail.ts';
 import { clip, fitColumns, perKey, row, wrapLine } from './text.ts';
 
@@ -41,9 +41,14 @@ export function MailPane({ base, width, height, onBack, refreshMs = 2000 }: { ba
   const list = mails ?? [];
   const at = Math.min(selected, Math.max(0, list.length - 1));
   const body = Math.max(1, height - 2);
+  // The key handler may still be the previous render's closure when a key follows a refresh.
+  const count = useRef(list.length);
+  const reading = useRef<string>(undefined);
+  count.current = list.length;
   useInput(perKey((input, key) => {
     if (open) {
       if (key.escape || input === 'h' || key.leftArrow) {
+        reading.current = undefined;
         setOpen(undefined);
         setScroll(0);
       } else if (key.downArrow || input === 'j') setScroll((s) => s + 1);
@@ -53,13 +58,15 @@ export function MailPane({ base, width, height, onBack, refreshMs = 2000 }: { ba
       return;
     }
     if (key.escape || input === 'h' || key.leftArrow) onBack();
-    else if (key.downArrow || input === 'j') setSelected(Math.min(list.length - 1, at + 1));
-    else if (key.upArrow || input === 'k') setSelected(Math.max(0, at - 1));
+    else if (key.downArrow || input === 'j') setSelected((n) => Math.max(0, Math.min(count.current - 1, n + 1)));
+    else if (key.upArrow || input === 'k') setSelected((n) => Math.max(0, Math.min(count.current - 1, n) - 1));
     else if ((key.return || key.rightArrow || input === 'l') && list[at]) {
       const summary = list[at]!;
       setOpen(summary);
+      reading.current = summary.id;
       getMail(base, summary.id)
-        .then(setOpen)
+        // Only if that mail is still the one open (Esc may have closed it meanwhile).
+        .then((full) => reading.current === summary.id && setOpen(full))
         .catch(() => undefined); // the listed copy is shown meanwhile, and stays on failure
     }
   }));

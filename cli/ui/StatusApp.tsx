@@ -20,7 +20,7 @@ export interface PaneCommand {
 type View = { kind: 'table' } | { kind: 'logs'; service: string } | { kind: 'mail' } | { kind: 'run' };
 
 const SERVICE_COLUMNS: Column[] = [
-  { title: 'SERVICE', min: 8, max: 16 },
+  { title: 'SERVICE', min: 13, max: 16 },
   { title: 'READY', min: 5, max: 5 },
   { title: 'STATE', min: 7, max: 24 },
   { title: 'RESTARTS', min: 3, max: 8 },

@@ -18,7 +18,8 @@ async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
 /** Newest first. */
 export async function listMails(base: string, signal?: AbortSignal): Promise<Mail[]> {
   const mails = await getJson<Mail[]>(`${base.replace(/\/$/, '')}/email`, signal);
-  return mails.slice().sort((a, b) => Date.parse(b.date ?? '') - Date.parse(a.date ?? ''));
+  // maildev lists in arrival order and dates have whole seconds: reversed first, so a tie keeps newest first.
+  return mails.slice().reverse().sort((a, b) => (Date.parse(b.date ?? '') || 0) - (Date.parse(a.date ?? '') || 0));
 }
 
 export function getMail(base: string, id: string, signal?: AbortSignal): Promise<Mail> {
