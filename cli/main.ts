@@ -74,8 +74,11 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       controller.abort(new Error(`interrupted (${sig})`));
       return;
     }
-    stderr.write(`\ndev ${parsed.command}: interrupted\n`);
-    process.exit(130);
+    // The live view is closed first, so its last frame does not overwrite the message.
+    void renderer.close().finally(() => {
+      stderr.write(`\ndev ${parsed.command}: interrupted\n`);
+      process.exit(130);
+    });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -17,6 +17,8 @@ function Icon({ step }: { step: StepView }) {
       return <Text color="red">✗</Text>;
     case 'skipped':
       return <Text dimColor>–</Text>;
+    case 'stopped':
+      return <Text color="yellow">■</Text>;
     case 'pending':
       return <Text dimColor>·</Text>;
   }
@@ -80,7 +82,7 @@ export function DiagnosisView({ diagnosis, width }: { diagnosis: Diagnosis; widt
           <Text dimColor>{clip(`── ${log.source} · last ${log.lines.length} line${log.lines.length === 1 ? '' : 's'} ${'─'.repeat(inner)}`, inner)}</Text>
           {log.lines.length === 0 && <Text dimColor>(no log lines)</Text>}
           {log.lines.map((l, i) => (
-            <LogText key={i} line={formatLogLine(l)} width={inner} />
+            <LogText key={i} line={formatLogLine(l)} width={inner} wrap />
           ))}
         </Box>
       ))}
@@ -89,13 +91,14 @@ export function DiagnosisView({ diagnosis, width }: { diagnosis: Diagnosis; widt
 }
 
 /** A formatted log line, its level coloured. */
-export function LogText({ line, width }: { line: string; width: number }) {
+export function LogText({ line, width, wrap = false }: { line: string; width: number; wrap?: boolean }) {
   const m = /^(\d\d:\d\d:\d\d )(trace|debug|info |warn |error|fatal)(.*)$/.exec(line);
-  if (!m) return <Text wrap="truncate-end">{clip(line, width * 4)}</Text>;
+  const how = wrap ? 'wrap' : 'truncate-end';
+  if (!m) return <Text wrap={how}>{clip(line, width * 4)}</Text>;
   const level = m[2]!;
   const color = level.startsWith('error') || level === 'fatal' ? 'red' : level.startsWith('warn') ? 'yellow' : level.startsWith('info') ? 'green' : 'gray';
   return (
-    <Text wrap="truncate-end">
+    <Text wrap={how}>
       <Text dimColor>{m[1]}</Text>
       <Text color={color}>{level}</Text>
       {m[3]}
@@ -119,10 +122,11 @@ function NoticeLine({ notice }: { notice: NoticeView }) {
 export function StepsView({ title, state, startedAt, ended }: { title: string; state: StepsState; startedAt: number; ended?: number }) {
   const { stdout } = useStdout();
   const width = Math.max(40, (stdout.columns || 80) - 1);
-  const live = state.steps.filter((s) => s.phase === 'running' || s.phase === 'pending' || s.phase === 'skipped');
+  const live = state.steps.filter((s) => s.phase === 'running' || s.phase === 'pending' || s.phase === 'skipped' || s.phase === 'stopped');
   const running = state.steps.filter((s) => s.phase === 'running');
   const done = state.steps.filter((s) => s.phase === 'ok').length;
   const failed = state.steps.filter((s) => s.phase === 'failed').length;
+  const stopped = state.steps.filter((s) => s.phase === 'stopped').length;
   return (
     <>
       <Static items={state.finished}>
@@ -150,12 +154,13 @@ export function StepsView({ title, state, startedAt, ended }: { title: string; s
           </Box>
         ))}
         <Box marginTop={live.length ? 1 : 0} width={width}>
-          {ended === undefined ? <Spinner color="magenta" /> : <Text color={failed ? 'red' : 'green'}>{failed ? '✗' : '✓'}</Text>}
+          {ended === undefined ? <Spinner color="magenta" /> : failed || stopped ? <Text color={failed ? 'red' : 'yellow'}>{failed ? '✗' : '■'}</Text> : <Text color="green">✓</Text>}
           <Text bold> {title}</Text>
           <Text dimColor>
             {`  ${done} done${running.length ? ` · ${running.length} running` : ''}`}
           </Text>
           {failed > 0 && <Text color="red">{` · ${failed} failed`}</Text>}
+          {stopped > 0 && <Text color="yellow">{` · ${stopped} stopped`}</Text>}
           <Box flexGrow={1} />
           {ended === undefined ? <Elapsed since={startedAt} /> : <Text dimColor>{seconds(ended - startedAt)}</Text>}
         </Box>

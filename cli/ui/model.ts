@@ -1,6 +1,7 @@
 import type { Diagnosis, EngineEvent, StepKind } from '../../cluster/events.ts';
 
-export type StepPhase = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
+/** stopped: still running when the command ended (interrupted, or it failed elsewhere). */
+export type StepPhase = 'pending' | 'running' | 'ok' | 'failed' | 'skipped' | 'stopped';
 
 /** One step as the screen shows it, folded from its started → progress* → done | failed events. */
 export interface StepView {
@@ -73,10 +74,15 @@ export function reduce(state: StepsState, e: EngineEvent): StepsState {
   return { ...state, steps };
 }
 
-/** Once the command has ended, steps that never started will not: they were skipped. */
-export function settle(state: StepsState): StepsState {
-  if (!state.steps.some((s) => s.phase === 'pending')) return state;
-  return { ...state, steps: state.steps.map((s) => (s.phase === 'pending' ? { ...s, phase: 'skipped' } : s)) };
+/** Once the command has ended, steps that never started were skipped, and those under way were stopped. */
+export function settle(state: StepsState, at = Date.now()): StepsState {
+  if (!state.steps.some((s) => s.phase === 'pending' || s.phase === 'running')) return state;
+  return {
+    ...state,
+    steps: state.steps.map((s) =>
+      s.phase === 'pending' ? { ...s, phase: 'skipped' } : s.phase === 'running' ? { ...s, phase: 'stopped', durationMs: s.startedAt !== undefined ? at - s.startedAt : undefined } : s,
+    ),
+  };
 }
 
 /** The smoke flow's steps in order (cluster/smoke/flow.ts), so `dev test` can show what is still to come. */

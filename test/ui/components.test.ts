@@ -96,6 +96,7 @@ test('steps view: a running step shows its spinner, progress bar and recent line
   // When the command ends, what never started was skipped.
   const settled = settle(state);
   t.is(settled.steps.filter((s) => s.phase === 'skipped').length, 7);
+  t.deepEqual(settled.steps.filter((s) => s.phase === 'stopped').map((s) => s.id), ['test/welcome-mail']);
 });
 
 /** A terminal-like stream: Ink draws to it as it would to a TTY. */
