@@ -6,7 +6,6 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
 import { bundleService } from '../cluster/images/bundle.ts';
 import { buildWebAssets } from '../images/scope/src/app/web.ts';
 
@@ -27,7 +26,7 @@ export const nodeFlags = (): string[] => (process.env.NODE_FLAGS ?? '').split(' 
  * How the app is started:
  * - `bundle`: as the scope image runs it — cluster/images' esbuild bundle of images/scope/src/main.ts (app
  *   and probe in one file) under plain node;
- * - `app-bundle`: the same bundling of the app alone (what an app-only entry would ship);
+ * - `app-bundle`: the same bundling of the app alone (images/scope/src/app/run.ts);
  * - `tsx`: as in development and the process provisioner (node --import tsx images/scope/src/main.ts).
  */
 export async function appCommand(mode: string): Promise<{ args: string[]; env: Record<string, string> }> {
@@ -36,17 +35,9 @@ export async function appCommand(mode: string): Promise<{ args: string[]; env: R
   if (mode !== 'bundle' && mode !== 'app-bundle') throw new Error(`mode ${mode}: bundle, app-bundle or tsx`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'scope-app-bench-'));
   const out = path.join(dir, 'main.mjs');
-  if (mode === 'bundle') {
-    await writeFile(out, (await bundleService({ root, entry: 'images/scope/src/main.ts' })).code);
-  } else {
-    const entry = path.join(dir, 'entry.ts');
-    await writeFile(entry, `import { runApp } from ${JSON.stringify(path.join(root, 'images/scope/src/app/main.ts'))};\nawait runApp();\n`);
-    await esbuild.build({
-      entryPoints: [entry], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20', minifySyntax: true, minifyWhitespace: true,
-      keepNames: true, legalComments: 'none', logLevel: 'warning', external: ['bufferutil', 'utf-8-validate', '*.node'],
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    });
-  }
+  // the bundle exactly as cluster/images makes it for the image (`dev build`), in a folder of its own
+  const entry = mode === 'bundle' ? 'images/scope/src/main.ts' : 'images/scope/src/app/run.ts';
+  await writeFile(out, (await bundleService({ root, entry })).code);
   const pageScript = path.join(dir, 'app.js');
   await writeFile(pageScript, (await buildWebAssets())['app.js']); // images ship the page script prebuilt
   return { args: [out], env: { SCOPE_WEB_DIR: path.join(root, 'images/scope/web'), SCOPE_WEB_BUNDLE: pageScript } };
