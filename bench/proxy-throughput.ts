@@ -12,7 +12,8 @@
  *
  * Env: BENCH_CONCURRENCY (16), BENCH_SECONDS (4), BENCH_ROUNDS (3), BENCH_NODES (200), BENCH_LOG_LEVEL (info:
  * what the services log by default, so the logging cost is in the figures), BENCH_MAPPER_NODE_ARGS and
- * BENCH_FRONTEND_NODE_ARGS (extra node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * BENCH_FRONTEND_NODE_ARGS (extra node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_FRONTEND_MAIN (the
+ * frontend entry to run, default this tree's: point it at another checkout's to compare two frontends alone).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -116,7 +117,8 @@ const median = (xs: number[]) => {
 async function startFrontend(usersUrl: string, appMapperUrl: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const nodeArgs = process.env.BENCH_FRONTEND_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, 'images/frontend/src/main.ts')], {
+  const main = process.env.BENCH_FRONTEND_MAIN ?? path.join(root, 'images/frontend/src/main.ts');
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', main], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
@@ -171,6 +173,7 @@ async function main(): Promise<void> {
     ];
     const results = new Map<string, RoundResult[]>(targets.map((t) => [t.name, []]));
     const pids: Record<string, number> = { app: record.pid, 'app-mapper': mapper.child.pid as number, frontend: frontend.child.pid as number };
+    if (process.env.BENCH_FRONTEND_MAIN) console.log(`frontend: ${process.env.BENCH_FRONTEND_MAIN}`);
     console.log(`report: ${countNodes(report)} nodes, ${body.length} bytes gzip msgpack; ${concurrency} connections, ${seconds} s × ${rounds} rounds per target; LOG_LEVEL=${logLevel}`);
     for (const t of targets) await load(t, body, 1000); // warm-up: JIT, connection pools, lookup cache
     for (let r = 1; r <= rounds; r++) {

@@ -1,7 +1,8 @@
 /**
  * POST /api/report, the route every probe hits every few seconds: the body is read whole (held to its limit),
- * sent to app-mapper in one write over a keep-alive pool, and app-mapper's (small) answer comes back whole.
- * A general streaming proxy costs several times more CPU per report than this, for bodies of a few KiB.
+ * sent to app-mapper in one write over a keep-alive pool, and app-mapper's (small) answer comes back whole, with
+ * no access-log line. Per report that is two reads and two writes; the general streaming proxy (reply-from) made
+ * about 9 syscalls and more than twice the CPU for the same few-KiB report.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
