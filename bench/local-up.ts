@@ -50,6 +50,16 @@ function rssKb(pid: number): number {
   }
 }
 
+/** Proportional set size: shared pages (node's own code, libraries) counted once across the processes sharing them. */
+function pssKb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 const results: Record<string, unknown> = { load: loadavg().map((x) => Number(x.toFixed(2))) };
 try {
   results.firstUpMs = Math.round(await timed(up));
@@ -69,7 +79,8 @@ try {
   const state = readJson<LocalState>(path.join(devDir, 'state/local.json'))!;
   const perService = Object.fromEntries(Object.values(state.services).map((s) => [s.name, Math.round(rssKb(s.pid!) / 1024)]));
   const totalMb = Object.values(perService).reduce((a, b) => a + b, 0);
-  results.rssMb = { total: totalMb, perService, supervisorDaemon: Math.round(rssKb(state.daemon!.pid) / 1024) };
+  const pssTotalMb = Math.round(Object.values(state.services).reduce((a, s) => a + pssKb(s.pid!), 0) / 1024);
+  results.rssMb = { total: totalMb, pssTotal: pssTotalMb, perService, supervisorDaemon: Math.round(rssKb(state.daemon!.pid) / 1024) };
 
   process.env.DEV_LOCAL_EXEC = 'tsx';
   const tsx: number[] = [];
@@ -90,6 +101,7 @@ try {
       `  cold up to all ready (median of ${runs})           ${ms(c)}   goal ≤ 3000 ms ${c <= 3000 ? 'met' : 'MISSED'}`,
       `  warm up, nothing changed (median of ${warm.length})     ${ms(w)}   goal ≤ 1000 ms ${w <= 1000 ? 'met' : 'MISSED'}`,
       `  whole-system RSS (7 service processes)         ${totalMb} MB   goal ≤ 400 MB ${totalMb <= 400 ? 'met' : 'MISSED'}`,
+      `  whole-system PSS (shared pages counted once)   ${pssTotalMb} MB`,
       `    ${Object.entries(perService).map(([k, v]) => `${k} ${v}`).join(', ')}; the supervisor daemon ${(results.rssMb as { supervisorDaemon: number }).supervisorDaemon} MB`,
       `  cold up with services run through tsx (median) ${ms(t)}   (bundles are ${t > c ? 'faster' : 'not faster'}: ${ms(t - c)} difference)`,
       '',

@@ -4,6 +4,7 @@
  * Data persists under DATA_DIR (empty: in memory). Several connections at once (each service holds a pool);
  * PGlite runs one backend, and the kit's server hands it to one connection per query cycle or transaction.
  */
+import './liftoff.ts';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { ConfigError, createLogger, int, port, readConfig, str } from '@saas/kit';
