@@ -35,7 +35,7 @@ function lazyRuntime(name: RuntimeName, options: RuntimeOptions): Runtime {
   const load = (): Promise<Runtime> => {
     loaded ??= (async () => {
       const file = path.join(path.dirname(new URL(import.meta.url).pathname), name, 'index.ts');
-      if (!existsSync(file)) throw new Error(`the ${name} runtime is not available in this checkout (no ${path.relative(options.projectDir, file)})`);
+      if (!existsSync(file)) throw new Error(`the ${name} runtime is not built yet (no ${path.relative(options.projectDir, file)}); use --runtime local (the default) or --runtime docker`);
       const mod = (await import(pathToFileURL(file).href)) as Partial<RuntimeModule>;
       if (typeof mod.createRuntime !== 'function') throw new Error(`${file} does not export createRuntime(options)`);
       return mod.createRuntime(options);
