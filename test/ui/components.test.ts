@@ -156,7 +156,7 @@ for (const width of [80, 120, 60]) {
   });
 }
 
-test('status app: header, footer with the keys, selection moves with j/k, q quits', async (t) => {
+test('status app: header, footer with the keys, selection moves with j/k (several keys in one read too)', async (t) => {
   const runtime = { status: async () => status, logs: async () => {}, restart: async () => {} };
   const view = render(h(StatusApp, { runtime, initial: status, refreshMs: 60_000 }));
   t.teardown(() => view.unmount());
