@@ -137,7 +137,6 @@ function RunPane({ command, width, height }: { command: PaneCommand; width: numb
     pane.current = p;
     return () => p.kill();
     // The pane is sized once when it starts; a resize afterwards is applied below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [command]);
   useEffect(() => pane.current?.resize(Math.max(20, width), Math.max(4, height - 1)), [width, height]);
   const lines = pane.current?.lines() ?? [];
