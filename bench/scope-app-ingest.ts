@@ -98,7 +98,7 @@ async function overHttp(): Promise<void> {
   const port = await freePort();
   const { args, env } = await appCommand(MODE);
   const child = spawn(process.execPath, [...nodeFlags(), ...args], {
-    env: { ...process.env, ...env, SCOPE_ROLE: 'app', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...env, SCOPE_ROLE: 'app', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {

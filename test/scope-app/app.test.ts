@@ -1,6 +1,7 @@
 import test from 'ava';
 import { gzipSync } from 'node:zlib';
 import { request } from 'node:http';
+import { pino } from 'pino';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -256,4 +257,21 @@ test('an image can ship the page script prebuilt', async (t) => {
   });
   t.is(await (await fetch(`${app.url}/static/app.js`)).text(), 'window.prebuilt = true;\n');
   t.regex(await (await fetch(`${app.url}/`)).text(), /static\/style\.css/);
+});
+
+test('accepted reports are not logged line by line at info; refused ones are, with the reason', async (t) => {
+  const lines: { msg?: string; level?: number; reason?: string; probeID?: string; req?: { url?: string } }[] = [];
+  const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  const app = await startApp({ logger });
+  t.teardown(() => app.stop());
+  t.is((await postReport(app.url, weaveFixture('report-1.msgpack.gz'))).status, 200);
+  t.is((await fetch(`${app.url}/api`)).status, 200);
+  t.is((await postReport(app.url, Buffer.from('not a report'), { 'X-Scope-Probe-ID': 'broken' })).status, 400);
+  // other routes keep Fastify's request lines
+  t.true(lines.some((l) => l.msg === 'incoming request' && l.req?.url === '/api'));
+  t.false(lines.some((l) => l.msg === 'incoming request' && l.req?.url === '/api/report'));
+  const refused = lines.find((l) => l.msg === 'report refused');
+  t.is(refused?.probeID, 'broken');
+  t.is(refused?.level, 40);
+  t.truthy(refused?.reason);
 });

@@ -53,7 +53,9 @@ export async function buildScopeApp(opts: ScopeAppOptions): Promise<ScopeApp> {
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: REPORT_BODY_LIMIT }, (_req, body, done) => done(null, body));
-    scope.post('/api/report', { bodyLimit: REPORT_BODY_LIMIT }, async (request, reply) => {
+    // Probes report every few seconds each: Fastify's two info lines per request (a quarter of the app's CPU
+    // per report, bench/scope-app-ingest.ts) would be most of the log; refusals and failures still show.
+    scope.post('/api/report', { bodyLimit: REPORT_BODY_LIMIT, logLevel: 'warn' }, async (request, reply) => {
       const body = request.body;
       if (!Buffer.isBuffer(body) || body.length === 0) throw badRequest('empty report body');
       const probeHeader = request.headers['x-scope-probe-id'];
@@ -67,7 +69,7 @@ export async function buildScopeApp(opts: ScopeAppOptions): Promise<ScopeApp> {
         });
       } catch (err) {
         if (err instanceof DecodeError) {
-          request.log.info({ probeID, reason: err.message }, 'report refused');
+          request.log.warn({ probeID, reason: err.message }, 'report refused');
           throw new HttpError(err.statusCode, `bad report: ${err.message}`);
         }
         throw err;
