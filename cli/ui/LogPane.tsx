@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { Box, Text, useInput } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 import { formatLogLine } from '../render/plain.ts';
@@ -22,9 +21,6 @@ export function LogPane({ title, source, width, height, onBack }: { title: strin
 
   useEffect(() => {
     const controller = new AbortController();
-    // The local runtime's follow loop adds an abort listener per poll (cluster/runtimes/local/logfile.ts); keep
-    // Node's leak warning off the screen while that is so.
-    setMaxListeners(0, controller.signal);
     // Lines are gathered and shown in batches, so a chatty service costs one render per tick, not per line.
     const flush = setInterval(() => {
       if (buffer.current.length === 0) return;

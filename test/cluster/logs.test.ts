@@ -1,5 +1,6 @@
 import test from 'ava';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { getEventListeners } from 'node:events';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { waitFor } from '@saas/kit/testing';
@@ -44,4 +45,16 @@ test('rotation is bounded: past the limit the log moves to .1 and starts empty; 
   ac.abort();
   await following;
   t.true(existsSync(`${file}.1`));
+});
+
+test('following a log for many polls leaves at most one abort listener on the signal (no MaxListeners leak)', async (t) => {
+  const file = path.join(dir, 'follow.log');
+  writeFileSync(file, 'a\n');
+  const ac = new AbortController();
+  const following = readLog(file, () => undefined, { follow: true, signal: ac.signal, pollMs: 5 });
+  await new Promise((r) => setTimeout(r, 300));
+  t.true(getEventListeners(ac.signal, 'abort').length <= 1, `${getEventListeners(ac.signal, 'abort').length} listeners`);
+  ac.abort();
+  await following;
+  rmSync(file, { force: true });
 });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * Service logs: .dev/logs/<name>.log, appended to directly by the service (its stdout and stderr are the file,
  * so logging never depends on the daemon being alive). Bounded by copy-truncate rotation into <name>.log.1,
@@ -80,13 +81,8 @@ export async function readLog(file: string, onLine: (line: string) => void, opts
   let partial = '';
   const signal = opts.signal;
   while (!signal?.aborted) {
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, opts.pollMs ?? 200);
-      signal?.addEventListener('abort', () => {
-        clearTimeout(t);
-        resolve();
-      }, { once: true });
-    });
+    // node's own abortable sleep: its abort listener goes away with each timer (no listener build-up).
+    await sleep(opts.pollMs ?? 200, undefined, signal ? { signal } : {}).catch(() => undefined);
     if (signal?.aborted) break;
     let size: number;
     try {
