@@ -4,6 +4,8 @@ import proxy from '@fastify/http-proxy';
 import { chromium, type Browser } from 'playwright-core';
 import { waitFor } from '@saas/kit/testing';
 import { postReport, reportFixture, startApp, weaveFixture } from './helpers.ts';
+import { encodeReport, ids, KEYS, makeNode, topologyOf } from '../../images/scope/src/report/index.ts';
+import { FIXED_NOW, syntheticReport } from '../../fixtures/reports/synthetic.ts';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
@@ -82,6 +84,9 @@ test('the map page, behind an /api/app/{org}/ prefix, shows the reported host an
   // the process view's details link to the process's host
   await page.fill('#search', '');
   await page.click('#topologies button[data-topology="processes"]');
+  // the weave fixture's processes have no connections: hidden by default, shown on request
+  await page.waitForSelector('#filter-note:has-text("unconnected hidden")');
+  await page.uncheck('#hide-unconnected');
   await page.waitForSelector('#table-body tr:has-text("scope")');
   await page.click('#table-body tr:has-text("scope")');
   await page.waitForSelector('#details h2:text("scope")');
@@ -109,4 +114,71 @@ test('the map page also works at the prefix without its trailing slash', async (
   await page.goto(`http://127.0.0.1:${address.port}/api/app/acme#topology=hosts&mode=table`);
   await page.waitForSelector('#table-body tr:has-text("vm")');
   t.pass();
+});
+
+test('the processes map hides unconnected processes and kernel threads by default, says how many, and remembers the choice', async (t) => {
+  const app = await startApp();
+  t.teardown(() => app.stop());
+  // the synthetic world (every process talks to another host) plus, on host-0, a lone process and a kernel thread
+  const r = syntheticReport();
+  const procs = topologyOf(r, 'Process');
+  const host = ids.host('host-0');
+  const lone = makeNode(ids.process('host-0', 900), 'process');
+  const kthread = makeNode(ids.process('host-0', 901), 'process');
+  for (const [n, pid, name, cmdline] of [[lone, '900', '/usr/sbin/cron', '/usr/sbin/cron -f'], [kthread, '901', '[kworker/0:1-events]', '']] as const) {
+    n.latest[KEYS.pid] = { timestamp: FIXED_NOW, value: pid };
+    n.latest[KEYS.name] = { timestamp: FIXED_NOW, value: name };
+    if (cmdline) n.latest[KEYS.cmdline] = { timestamp: FIXED_NOW, value: cmdline };
+    n.latest[KEYS.hostNodeID] = { timestamp: FIXED_NOW, value: host };
+    n.parents.host = [host];
+    procs.nodes[n.id] = n;
+  }
+  t.is((await postReport(app.url, encodeReport(r, { gzip: false }).body, { 'Content-Type': 'application/msgpack' })).status, 200);
+
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  t.teardown(() => page.close());
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${app.url}/`);
+
+  await page.waitForSelector('#filter-note:text("1 unconnected, 1 kernel thread hidden")');
+  const all = (await page.evaluate(() => window.scope?.nodes() ?? [])) as PageNode[];
+  const loneNode = all.find((n) => n.labelMinor === 'host-0 (900)');
+  const kernelNode = all.find((n) => n.labelMinor === 'host-0 (901)');
+  t.truthy(loneNode);
+  t.truthy(kernelNode);
+  const shown = await page.evaluate(() => window.scope?.shown() ?? []);
+  t.false(shown.includes(loneNode!.id));
+  t.false(shown.includes(kernelNode!.id));
+  t.true(shown.length >= 4, `connected processes drawn: ${shown.length}`);
+  t.true(await page.isChecked('#hide-unconnected'));
+  t.true(await page.isChecked('#hide-kernel'));
+  // drawn big enough to read: the fit never zooms out below ~10px labels
+  t.true((await page.evaluate(() => window.scope?.zoom() ?? 0)) >= 0.8);
+  await page.waitForSelector('#counts:has-text("2 hidden")');
+
+  // showing the unconnected ones draws the lone process, not the kernel thread; the choice survives a reload
+  await page.uncheck('#hide-unconnected');
+  await page.waitForSelector('#filter-note:text("1 kernel thread hidden")');
+  t.true((await page.evaluate(() => window.scope?.shown() ?? [])).includes(loneNode!.id));
+  await page.reload();
+  await page.waitForSelector('#filter-note:text("1 kernel thread hidden")');
+  t.false(await page.isChecked('#hide-unconnected'));
+  await waitFor('the lone process drawn after the reload', async () => (await page.evaluate(() => window.scope?.shown() ?? [])).includes(loneNode!.id));
+
+  // the kernel-thread toggle, and the table honours the same filters
+  await page.uncheck('#hide-kernel');
+  await page.waitForSelector('#filter-note', { state: 'hidden' });
+  t.true((await page.evaluate(() => window.scope?.shown() ?? [])).includes(kernelNode!.id));
+  await page.check('#hide-kernel');
+  await page.click('#mode-table');
+  await page.waitForSelector('#table-body tr:has-text("host-0 (900)")');
+  t.is(await page.locator('#table-body tr:has-text("host-0 (901)")').count(), 0);
+
+  // other topologies show everything by default and have no kernel-thread toggle
+  await page.click('#topologies button[data-topology="hosts"]');
+  await page.waitForSelector('#table-body tr:has-text("host-2")');
+  t.false(await page.isChecked('#hide-unconnected'));
+  t.false(await page.isVisible('#hide-kernel'));
+  t.deepEqual(errors, []);
 });

@@ -36,7 +36,7 @@ interface Probe {
 declare global {
   interface Window {
     SCOPE_BASE?: string;
-    scope?: { nodes: () => NodeSummary[]; topology: () => string };
+    scope?: { nodes: () => NodeSummary[]; topology: () => string; shown: () => string[]; zoom: () => number };
   }
 }
 
@@ -51,6 +51,8 @@ const state = {
   selected: null as string | null,
   search: '',
   hideUnconnected: false,
+  hideKernel: false,
+  hidden: { unconnected: 0, kernel: 0 },
   ws: null as WebSocket | null,
   connected: false,
 };
@@ -77,10 +79,19 @@ function colorFor(s: string): string {
   return COLORS[h % COLORS.length]!;
 }
 
+const NODE_SIZE = 36;
+const FONT_SIZE = 12;
+const CELL_W = 150; // grid cell for unconnected nodes: room for a label under each
+const CELL_H = 84;
+const PAD = 40;
+/** Fitting never zooms out past this: a node's name stays ≥ ~10px tall (the user may still zoom out further). */
+const MIN_FIT_ZOOM = 10 / FONT_SIZE;
+
 const cy: Core = cytoscape({
   container: $('graph'),
-  minZoom: 0.2,
+  minZoom: 0.15,
   maxZoom: 3,
+  wheelSensitivity: 0.3,
   style: [
     {
       selector: 'node',
@@ -89,13 +100,14 @@ const cy: Core = cytoscape({
         'background-color': 'data(color)',
         'border-width': 3,
         'border-color': '#ffffff',
-        width: 46,
-        height: 46,
+        width: NODE_SIZE,
+        height: NODE_SIZE,
         label: 'data(display)',
-        'text-wrap': 'wrap',
+        'text-wrap': 'ellipsis',
+        'text-max-width': `${CELL_W - 12}px`,
         'text-valign': 'bottom',
-        'text-margin-y': 6,
-        'font-size': 12,
+        'text-margin-y': 5,
+        'font-size': FONT_SIZE,
         color: '#1f2430',
         'text-background-color': '#ffffff',
         'text-background-opacity': 0.8,
@@ -105,6 +117,7 @@ const cy: Core = cytoscape({
     },
     { selector: 'node[?pseudo]', style: { 'background-color': '#ffffff', 'border-color': '#9aa3b5', 'border-style': 'dashed', 'border-width': 2 } },
     { selector: 'node:selected', style: { 'border-color': '#1b2233', 'border-width': 4 } },
+    { selector: 'node.hover, node:selected', style: { label: 'data(full)', 'text-wrap': 'wrap', 'z-index': 10 } },
     { selector: 'node.dim', style: { opacity: 0.2 } },
     { selector: 'node.match', style: { 'border-color': '#f2b01e', 'border-width': 4 } },
     {
@@ -125,22 +138,101 @@ const cy: Core = cytoscape({
 });
 
 cy.on('tap', 'node', (e) => select((e.target as NodeSingular).id()));
+cy.on('mouseover', 'node', (e) => (e.target as NodeSingular).addClass('hover'));
+cy.on('mouseout', 'node', (e) => (e.target as NodeSingular).removeClass('hover'));
 cy.on('tap', (e) => {
   if (e.target === cy) select(null);
 });
 
 // ---------- data
 
-function connected(n: NodeSummary): boolean {
-  if (n.adjacency.length) return true;
-  for (const o of state.nodes.values()) if (o.adjacency.includes(n.id)) return true;
-  return false;
+const isProcessTopology = (t: string) => t.startsWith('processes');
+
+/** A kernel thread: no command line (Linux leaves it empty), shown by ps as [name]. */
+function isKernelThread(n: NodeSummary): boolean {
+  if (n.pseudo) return false;
+  if (/^\[.*\]$/.test(n.rank) || /^\[.*\]$/.test(n.label)) return true;
+  if (state.topology !== 'processes') return false;
+  return !n.metadata.some((m) => m.id === 'cmdline' && m.value.trim() !== '');
 }
 
 function visibleNodes(): NodeSummary[] {
   let list = [...state.nodes.values()];
-  if (state.hideUnconnected) list = list.filter(connected);
+  state.hidden = { unconnected: 0, kernel: 0 };
+  if (state.hideKernel && isProcessTopology(state.topology)) {
+    const before = list.length;
+    list = list.filter((n) => !isKernelThread(n));
+    state.hidden.kernel = before - list.length;
+  }
+  if (state.hideUnconnected) {
+    // connected to another shown node, either way
+    const ids = new Set(list.map((n) => n.id));
+    const linked = new Set<string>();
+    for (const n of list) {
+      for (const to of n.adjacency) {
+        if (to === n.id || !ids.has(to)) continue;
+        linked.add(n.id);
+        linked.add(to);
+      }
+    }
+    const before = list.length;
+    list = list.filter((n) => linked.has(n.id));
+    state.hidden.unconnected = before - list.length;
+  }
   return list.sort((a, b) => (a.rank || a.label).localeCompare(b.rank || b.label) || a.id.localeCompare(b.id));
+}
+
+// ---------- filters, remembered per topology
+
+interface Filters {
+  hideUnconnected: boolean;
+  hideKernel: boolean;
+}
+
+function loadFilters(topology: string): Filters {
+  // Weave Scope's defaults: processes hide unconnected ones and kernel threads; other views show everything
+  const defaults: Filters = { hideUnconnected: isProcessTopology(topology), hideKernel: isProcessTopology(topology) };
+  try {
+    const saved = JSON.parse(localStorage.getItem(`scope.filters.${topology}`) ?? 'null') as Partial<Filters> | null;
+    return { ...defaults, ...(saved ?? {}) };
+  } catch {
+    return defaults;
+  }
+}
+
+function saveFilters(): void {
+  try {
+    localStorage.setItem(`scope.filters.${state.topology}`, JSON.stringify({ hideUnconnected: state.hideUnconnected, hideKernel: state.hideKernel }));
+  } catch {
+    // storage disabled: the choice lasts for this page only
+  }
+}
+
+function applyFilters(): void {
+  const f = loadFilters(state.topology);
+  state.hideUnconnected = f.hideUnconnected;
+  state.hideKernel = f.hideKernel;
+  $<HTMLInputElement>('hide-unconnected').checked = f.hideUnconnected;
+  $<HTMLInputElement>('hide-kernel').checked = f.hideKernel;
+  $('hide-kernel-label').classList.toggle('hidden', !isProcessTopology(state.topology));
+}
+
+function renderFilterNote(): void {
+  const note = $('filter-note');
+  const parts: string[] = [];
+  if (state.hidden.unconnected) parts.push(`${state.hidden.unconnected} unconnected`);
+  if (state.hidden.kernel) parts.push(`${state.hidden.kernel} kernel thread${state.hidden.kernel > 1 ? 's' : ''}`);
+  note.classList.toggle('hidden', parts.length === 0);
+  if (!parts.length) return;
+  const show = link('show all', () => {
+    state.hideUnconnected = false;
+    state.hideKernel = false;
+    $<HTMLInputElement>('hide-unconnected').checked = false;
+    $<HTMLInputElement>('hide-kernel').checked = false;
+    saveFilters();
+    render(true, true);
+  });
+  note.replaceChildren(`${parts.join(', ')} hidden `, show);
 }
 
 function matches(n: NodeSummary): boolean {
@@ -159,19 +251,21 @@ function apply(d: Diff): void {
 
 // ---------- rendering
 
-function render(relayout: boolean): void {
+function render(relayout: boolean, full = false): void {
   const nodes = visibleNodes();
   $('empty').classList.toggle('hidden', state.nodes.size > 0);
   $('empty').textContent = state.connected
     ? `No ${state.topology} reported yet. Start a probe pointed at this app; it appears here within seconds.`
     : 'Connecting to the app…';
-  $('counts').textContent = `${nodes.length} ${state.topology} shown`;
-  if (state.mode === 'graph') renderGraph(nodes, relayout);
+  const hidden = state.hidden.unconnected + state.hidden.kernel;
+  $('counts').textContent = `${nodes.length} ${state.topology} shown${hidden ? `, ${hidden} hidden` : ''}`;
+  renderFilterNote();
+  if (state.mode === 'graph') renderGraph(nodes, relayout, full);
   else renderTable(nodes);
   renderDetails();
 }
 
-function renderGraph(nodes: NodeSummary[], relayout: boolean): void {
+function renderGraph(nodes: NodeSummary[], relayout: boolean, full: boolean): void {
   const want = new Set(nodes.map((n) => n.id));
   const els: ElementDefinition[] = [];
   let changed = false;
@@ -185,7 +279,8 @@ function renderGraph(nodes: NodeSummary[], relayout: boolean): void {
     for (const n of nodes) {
       const data = {
         id: n.id,
-        display: n.labelMinor ? `${n.label}\n${n.labelMinor}` : n.label,
+        display: n.label,
+        full: n.labelMinor ? `${n.label}\n${n.labelMinor}` : n.label,
         shape: SHAPES[n.shape] ?? 'ellipse',
         color: n.pseudo ? '#ffffff' : colorFor(n.rank || n.label),
         pseudo: Boolean(n.pseudo),
@@ -230,24 +325,127 @@ function renderGraph(nodes: NodeSummary[], relayout: boolean): void {
     });
   });
   if (state.selected && cy.getElementById(state.selected).nonempty()) cy.getElementById(state.selected).select();
-  if (changed && relayout) layout();
+  if (relayout && (changed || full)) layout(full);
 }
 
-let layoutRunning: cytoscape.Layouts | null = null;
-function layout(): void {
-  layoutRunning?.stop();
-  const n = cy.nodes().length;
-  if (n === 0) return;
-  const opts =
-    n <= 2
-      ? ({ name: 'circle', padding: 120, animate: false } as cytoscape.LayoutOptions)
-      : ({ name: 'cose', animate: false, padding: 60, nodeRepulsion: () => 90_000, idealEdgeLength: () => 110, randomize: false, nodeDimensionsIncludeLabels: true } as cytoscape.LayoutOptions);
-  layoutRunning = cy.layout(opts);
-  layoutRunning.run();
-  cy.fit(undefined, 60);
-  if (cy.zoom() > 1.5) {
+/** Where the next unconnected node goes: a grid below the connected components. */
+const grid = { x: 0, y: 0, cols: 8, used: 0 };
+let laidOut = false;
+
+/**
+ * Full layout: each connected component laid out on its own (cose), components packed in rows, biggest first,
+ * unconnected nodes in a grid below them. Otherwise only nodes not yet placed move: next to a placed neighbour,
+ * or into the next grid slot, so a live update never reshuffles what the user is looking at.
+ */
+function layout(full: boolean): void {
+  const nodes = cy.nodes();
+  if (nodes.empty()) return;
+  const fresh = nodes.filter((n) => !n.scratch('_placed'));
+  if (!full && laidOut && fresh.length <= Math.max(8, nodes.length / 3)) {
+    placeNew(fresh);
+    return;
+  }
+  fullLayout();
+  laidOut = true;
+  fit();
+}
+
+function fullLayout(): void {
+  const comps = cy.elements().components();
+  const groups = comps.filter((c) => c.nodes().length > 1).sort((a, b) => b.nodes().length - a.nodes().length);
+  const singles = comps.filter((c) => c.nodes().length === 1).map((c) => c.nodes()[0]!);
+  singles.sort((a, b) => String(a.data('display')).localeCompare(String(b.data('display'))) || a.id().localeCompare(b.id()));
+  const area = groups.reduce((s, c) => s + c.nodes().length * CELL_W * CELL_H * 1.6, 0) + singles.length * CELL_W * CELL_H;
+  const rowWidth = Math.max(Math.min(cy.width() || 1200, 1600) / MIN_FIT_ZOOM - 2 * PAD, Math.sqrt(area) * 1.4, CELL_W * 4);
+  let x = 0;
+  let y = 0;
+  let rowH = 0;
+  for (const c of groups) {
+    const n = c.nodes().length;
+    if (n === 2) {
+      c.nodes()[0]!.position({ x: 0, y: 0 });
+      c.nodes()[1]!.position({ x: CELL_W * 1.2, y: 0 });
+    } else {
+      c.layout({
+        name: 'cose',
+        animate: false,
+        fit: false,
+        randomize: true,
+        padding: 0,
+        nodeDimensionsIncludeLabels: true,
+        idealEdgeLength: () => 100,
+        nodeRepulsion: () => 40_000,
+        gravity: 1,
+        numIter: 1000,
+      } as cytoscape.LayoutOptions).run();
+    }
+    const bb = c.nodes().boundingBox({ includeLabels: true });
+    if (x > 0 && x + bb.w > rowWidth) {
+      x = 0;
+      y += rowH + CELL_H;
+      rowH = 0;
+    }
+    c.nodes().shift({ x: x - bb.x1, y: y - bb.y1 });
+    x += bb.w + CELL_W;
+    rowH = Math.max(rowH, bb.h);
+  }
+  grid.cols = Math.max(4, Math.floor(rowWidth / CELL_W));
+  grid.x = NODE_SIZE / 2;
+  grid.y = groups.length ? y + rowH + CELL_H * 1.2 : NODE_SIZE / 2;
+  grid.used = 0;
+  for (const n of singles) n.position(nextSlot());
+  cy.nodes().forEach((n) => void n.scratch('_placed', true));
+}
+
+function nextSlot(): cytoscape.Position {
+  const i = grid.used++;
+  return { x: grid.x + (i % grid.cols) * CELL_W, y: grid.y + Math.floor(i / grid.cols) * CELL_H };
+}
+
+/** The nearest spot around `at` where no placed node's label would overlap. */
+function freeSpotNear(at: cytoscape.Position, self: NodeSingular): cytoscape.Position {
+  const placed = cy.nodes().filter((o) => o.id() !== self.id() && Boolean(o.scratch('_placed'))).map((o) => (o as NodeSingular).position());
+  const free = (p: cytoscape.Position) => placed.every((q) => Math.abs(q.x - p.x) >= CELL_W * 0.9 || Math.abs(q.y - p.y) >= CELL_H * 0.9);
+  for (let ring = 1; ring <= 6; ring++) {
+    for (let i = 0; i < 8 * ring; i++) {
+      const a = (i / (8 * ring)) * 2 * Math.PI;
+      const p = { x: at.x + ring * CELL_W * Math.cos(a), y: at.y + ring * CELL_H * Math.sin(a) };
+      if (free(p)) return p;
+    }
+  }
+  return nextSlot();
+}
+
+function placeNew(fresh: cytoscape.NodeCollection): void {
+  const left: NodeSingular[] = [];
+  fresh.forEach((n) => {
+    const anchor = n.neighborhood('node').filter((o) => Boolean(o.scratch('_placed')))[0];
+    if (!anchor) {
+      left.push(n);
+      return;
+    }
+    n.position(freeSpotNear(anchor.position(), n));
+    n.scratch('_placed', true);
+  });
+  for (const n of left) {
+    n.position(nextSlot());
+    n.scratch('_placed', true);
+  }
+}
+
+/** Fits the graph, but never so far out that names become unreadable: then it shows the top-left (the components) and the rest is a pan away. */
+function fit(): void {
+  cy.fit(undefined, PAD);
+  const z = cy.zoom();
+  if (z > 1.5) {
     cy.zoom(1.5);
     cy.center();
+  } else if (z < MIN_FIT_ZOOM) {
+    const bb = cy.elements().boundingBox({ includeLabels: true });
+    cy.zoom(MIN_FIT_ZOOM);
+    const contentW = bb.w * MIN_FIT_ZOOM;
+    const x = contentW < cy.width() - 2 * PAD ? (cy.width() - contentW) / 2 - bb.x1 * MIN_FIT_ZOOM : PAD - bb.x1 * MIN_FIT_ZOOM;
+    cy.pan({ x, y: PAD - bb.y1 * MIN_FIT_ZOOM });
   }
 }
 
@@ -303,7 +501,7 @@ function renderTable(nodes: NodeSummary[]): void {
     const tr = el(
       'tr',
       { className: n.id === state.selected ? 'selected' : '' },
-      el('td', {}, el('div', { textContent: n.label }), el('div', { className: 'minor', textContent: n.labelMinor })),
+      el('td', { className: 'name' }, el('div', { textContent: n.label, title: n.label }), el('div', { className: 'minor', textContent: n.labelMinor })),
       ...[...metaCols.keys()].map((id) => {
         const m = n.metadata.find((x) => x.id === id);
         return el('td', { textContent: m ? formatValue(m) : '' });
@@ -394,6 +592,8 @@ function switchTopology(name: string, selectID: string | null = null): void {
   state.selected = null;
   pendingSelect = selectID;
   cy.elements().remove();
+  laidOut = false;
+  applyFilters();
   saveHash();
   connect();
   void refreshTopologies();
@@ -481,10 +681,17 @@ $<HTMLInputElement>('search').addEventListener('input', (e) => {
 });
 $<HTMLInputElement>('hide-unconnected').addEventListener('change', (e) => {
   state.hideUnconnected = (e.target as HTMLInputElement).checked;
-  render(true);
+  saveFilters();
+  render(true, true);
+});
+$<HTMLInputElement>('hide-kernel').addEventListener('change', (e) => {
+  state.hideKernel = (e.target as HTMLInputElement).checked;
+  saveFilters();
+  render(true, true);
 });
 
-window.scope = { nodes: () => [...state.nodes.values()], topology: () => state.topology };
+window.scope = { nodes: () => [...state.nodes.values()], topology: () => state.topology, shown: () => cy.nodes().map((n) => n.id()), zoom: () => cy.zoom() };
+applyFilters();
 setMode(state.mode);
 connect();
 void refreshTopologies();
