@@ -2,6 +2,7 @@
  * What the Scope app benches share: how the app is started (as production runs it, or under tsx), medians,
  * and the machine's load (it is shared: wall-clock figures suffer from other work, CPU time much less).
  */
+import { rmSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,7 @@ export async function appCommand(mode: string): Promise<{ args: string[]; env: R
   if (mode === 'tsx') return { args: ['--import', 'tsx', path.join(root, 'images/scope/src/main.ts')], env: {} };
   if (mode !== 'bundle' && mode !== 'app-bundle') throw new Error(`mode ${mode}: bundle, app-bundle or tsx`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'scope-app-bench-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const out = path.join(dir, 'main.mjs');
   // the bundle exactly as cluster/images makes it for the image (`dev build`), in a folder of its own
   const entry = mode === 'bundle' ? 'images/scope/src/main.ts' : 'images/scope/src/app/run.ts';
