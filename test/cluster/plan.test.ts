@@ -78,6 +78,7 @@ test('our services listen where their Service points, with HOST, rewritten URLs,
   t.is(users.logFile, '/work/project/.dev/logs/users.log');
   const mapper = planDeployment(d('app-mapper'), manifests, ports, paths);
   t.like(mapper.env, { PROVISIONER: 'process', STATE_DIR: '/work/project/.dev/state/apps', USERS_URL: 'http://127.0.0.1:41002', DATABASE_URL: 'postgresql://postgres:postgres@127.0.0.1:41005/postgres' });
+  t.is(mapper.env.SCOPE_APP_COMMAND, `"${process.execPath}" "/work/project/.dev/build/scope-app.mjs"`, 'per-org apps run from the app-only bundle');
 });
 
 test('stand-ins get their own settings: ports, data under .dev/data/<deployment>', (t) => {

@@ -14,7 +14,9 @@ import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { readJson, writeJsonAtomic } from './fsutil.ts';
 
-export type ExecMode = 'bundle' | 'tsx';
+import { execMode, type ExecMode } from './paths.ts';
+
+export { execMode, type ExecMode };
 
 export interface Built {
   image: string;
@@ -32,7 +34,6 @@ interface BuildMeta {
   inputs: string[];
 }
 
-export const execMode = (): ExecMode => (process.env.DEV_LOCAL_EXEC === 'tsx' ? 'tsx' : 'bundle');
 
 function walk(dir: string, out: string[] = []): string[] {
   let entries;

@@ -16,7 +16,7 @@ import { readJson, writeJsonAtomic } from './fsutil.ts';
 import { acquireLock, LockedError } from './lock.ts';
 import { readLog, tailLines } from './logfile.ts';
 import { devPaths, type DevPaths } from './paths.ts';
-import { planDeployment, portRequests } from './plan.ts';
+import { planDeployment, portRequests, scopeApp } from './plan.ts';
 import { allocatePorts, PortTakenError } from './ports.ts';
 import { isAlive, isOurs, markedProcesses, terminate, waitGone } from './procfs.ts';
 import type { ApplyMessage, DaemonInfo, LocalState, ProcessSpec, ServiceRecord } from './types.ts';
@@ -116,10 +116,24 @@ export class LocalRuntime implements Runtime {
           built.set(image, b);
         }),
       );
+      // app-mapper's process provisioner starts per-org Scope apps from their own bundle (SCOPE_APP_COMMAND);
+      // a new one restarts app-mapper, which stops the apps it started, so the next ones run the new code.
+      const provisionsApps = mode === 'bundle' && planned.some((p) => p.env.SCOPE_APP_COMMAND !== undefined);
+      const scopeAppBuild = provisionsApps
+        ? await step(emit, `build/${scopeApp.name}`, 'build', `bundle ${scopeApp.entry} (per-org Scope apps)`, async () => {
+            try {
+              const root = this.paths.projectDir;
+              return await buildEntry(root, this.paths.build, scopeApp.name, path.join(root, scopeApp.entry), [path.join(root, scopeApp.watch)], mode);
+            } catch (err) {
+              throw new StepError({ summary: `cannot build ${scopeApp.entry}: ${(err as Error).message.split('\n').slice(0, 6).join(' ')}`, hint: 'fix images/scope/src and run `dev up` again' });
+            }
+          }, (r) => (r.rebuilt ? `built in ${r.ms} ms` : 'unchanged'))
+        : undefined;
       const specs: ProcessSpec[] = planned.map((p) => {
         const b = built.get(p.runs)!;
         const spec = { ...p, command: b.command, args: b.args };
-        return { ...spec, hash: hashOf({ spec, build: b.hash }) };
+        const apps = p.env.SCOPE_APP_COMMAND !== undefined ? scopeAppBuild?.hash : undefined;
+        return { ...spec, hash: hashOf({ spec, build: b.hash, ...(apps ? { apps } : {}) }) };
       });
 
       const daemon = running ?? (await this.startDaemon(emit));

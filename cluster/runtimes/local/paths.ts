@@ -43,3 +43,7 @@ export function devPaths(projectDir: string, devDir?: string): DevPaths {
 
 /** Set in the environment of the daemon and every process it starts (inherited by their children). */
 export const markerVariable = 'SAAS_DEV_DIR';
+
+/** How services run: esbuild bundles (the default, faster to start), or the sources through tsx (DEV_LOCAL_EXEC=tsx). */
+export type ExecMode = 'bundle' | 'tsx';
+export const execMode = (): ExecMode => (process.env.DEV_LOCAL_EXEC === 'tsx' ? 'tsx' : 'bundle');
