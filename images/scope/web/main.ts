@@ -331,6 +331,10 @@ function renderGraph(nodes: NodeSummary[], relayout: boolean, full: boolean): vo
 /** Where the next unconnected node goes: a grid below the connected components. */
 const grid = { x: 0, y: 0, cols: 8, used: 0 };
 let laidOut = false;
+let userMoved = false;
+cy.on('dragpan scrollzoom pinchzoom', () => {
+  userMoved = true;
+});
 
 /**
  * Full layout: each connected component laid out on its own (cose), components packed in rows, biggest first,
@@ -343,10 +347,13 @@ function layout(full: boolean): void {
   const fresh = nodes.filter((n) => !n.scratch('_placed'));
   if (!full && laidOut && fresh.length <= Math.max(8, nodes.length / 3)) {
     placeNew(fresh);
+    // the camera follows (positions stay) until the user pans or zooms themselves
+    if (!userMoved) fit();
     return;
   }
   fullLayout();
   laidOut = true;
+  userMoved = false;
   fit();
 }
 
@@ -504,7 +511,8 @@ function renderTable(nodes: NodeSummary[]): void {
       el('td', { className: 'name' }, el('div', { textContent: n.label, title: n.label }), el('div', { className: 'minor', textContent: n.labelMinor })),
       ...[...metaCols.keys()].map((id) => {
         const m = n.metadata.find((x) => x.id === id);
-        return el('td', { textContent: m ? formatValue(m) : '' });
+        const v = m ? formatValue(m) : '';
+        return el('td', { textContent: v, className: v.length > 40 ? 'long' : '' });
       }),
       ...[...metricCols.entries()].map(([id, c]) => {
         const m = n.metrics.find((x) => x.id === id);
