@@ -114,6 +114,12 @@ const basename = (p: string): string => {
   return i >= 0 && i < p.length - 1 ? p.slice(i + 1) : p;
 };
 
+/** A process's short name: a kernel thread's bracketed name whole (it may hold '/'), else the program's file name. */
+const processLabel = (name: string): string => {
+  if (name.length > 2 && name.startsWith('[') && name.endsWith(']')) return name.slice(1, -1);
+  return basename(name.split(' ')[0] ?? name);
+};
+
 /** A report node's label and minor label, as Scope renders them. */
 export function nodeLabel(report: Report, source: TopologyName, n: Node): { label: string; labelMinor: string; rank: string } {
   switch (source) {
@@ -128,7 +134,7 @@ export function nodeLabel(report: Report, source: TopologyName, n: Node): { labe
       const hostID = hostIDOfNode(n);
       const host = report.topologies.Host?.nodes[ids.host(hostID)];
       const hostname = latest(host, KEYS.hostName) ?? hostID;
-      return { label: name ? basename(name) : `pid ${pid}`, labelMinor: `${hostname} (${pid})`, rank: name };
+      return { label: name ? processLabel(name) : `pid ${pid}`, labelMinor: `${hostname} (${pid})`, rank: name };
     }
     case 'Container': {
       const cid = latest(n, KEYS.dockerContainerID) ?? n.id.split(';')[0]!;
