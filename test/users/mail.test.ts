@@ -32,6 +32,11 @@ test('with the mail server down, sign-ups are kept and their mails go out once i
       await waitFor('failed approval mail', async () =>
         users?.logs.lines.find((l) => l.msg === 'mail delivery failed; will retry' && l.kind === 'approved'),
       );
+      await waitFor(
+        'alice’s welcome retried by the new process',
+        async () => users?.logs.lines.find((l) => l.msg === 'mail delivery failed; will retry' && l.kind === 'welcome' && l.to === alice),
+        60_000,
+      );
       // a login link that could not be sent leaves no usable token behind
       const tokens = await users.db.query('SELECT 1 FROM login_tokens');
       t.is(tokens.rowCount, 0);
