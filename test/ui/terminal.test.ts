@@ -67,6 +67,8 @@ test.serial('dev status on a terminal: live table; l logs, Esc back, m mail, r r
   text = await s.waitFor(/ logs +ui-server[\s\S]*\d\d:\d\d:\d\d info +/);
   t.notRegex(text, /\{"level"/);
   t.regex(text, /following/);
+  // Scrolling needs more lines than the pane holds: wait until the history has arrived, not just its first batch.
+  await s.waitFor(/^ *(?:2[5-9]|[3-9]\d|\d{3,}) lines\s*$/m);
   s.keys('\x1b[A'); // up: scrolling back pauses following
   await s.waitFor(/1 line up/);
   s.keys('\x1b');
