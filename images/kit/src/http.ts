@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Logger } from './log.ts';
 import { errorBody, HttpError } from './errors.ts';
@@ -45,6 +46,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       return reply.code(err.statusCode).send(errorBody(err.message));
     }
     const status = err.statusCode ?? 500;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') lingerOnTooLarge(request.raw, reply);
     if (status >= 400 && status < 500) {
       return reply.code(status).send(errorBody(clientMessage(err)));
     }
@@ -74,6 +76,21 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   });
 
   return { app, setReady: (ready) => void (accepting = ready) };
+}
+
+/**
+ * Fastify answers a too-large body with `Connection: close` and closes at once, so a client still sending sees
+ * a reset instead of the 413 (often, on a busy machine). Like nginx's lingering close: keep the connection,
+ * let Node read and drop the rest of the body, and close it anyway if that takes longer than lingerMs.
+ */
+function lingerOnTooLarge(raw: IncomingMessage, reply: FastifyReply, lingerMs = 5000): void {
+  reply.removeHeader('connection');
+  if (raw.complete) return;
+  const timer = setTimeout(() => raw.socket?.destroy(), lingerMs);
+  timer.unref();
+  raw.once('end', () => clearTimeout(timer));
+  raw.once('close', () => clearTimeout(timer));
+  raw.resume();
 }
 
 function clientMessage(err: FastifyError): string {
