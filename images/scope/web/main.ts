@@ -3,19 +3,8 @@
  * Every URL is relative to the page (it lives under /api/app/<org>/).
  */
 import cytoscape, { type Core, type ElementDefinition, type NodeSingular } from 'cytoscape';
+import type { NodeSummary } from '../src/app/render.ts';
 
-interface NodeSummary {
-  id: string;
-  label: string;
-  labelMinor: string;
-  rank: string;
-  shape: string;
-  pseudo?: boolean;
-  adjacency: string[];
-  metadata: { id: string; label: string; value: string; priority: number; dataType?: string }[];
-  metrics: { id: string; label: string; format: string; value: number; min: number; max: number }[];
-  parents: { id: string; label: string; topologyId: string }[];
-}
 interface Diff {
   add?: NodeSummary[] | null;
   update?: NodeSummary[] | null;

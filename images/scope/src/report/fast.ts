@@ -86,37 +86,26 @@ class Fast {
 
   /** a map's length, or -1 for nil */
   private mapLen(): number {
-    const b = this.byte();
-    if (b >= 0x80 && b <= 0x8f) {
-      this.pos++;
-      return b & 0x0f;
-    }
-    if (b === 0xde) {
-      this.pos += 3;
-      return (this.b[this.pos - 2]! << 8) | this.b[this.pos - 1]!;
-    }
-    if (b === 0xdf) {
-      this.pos += 5;
-      return ((this.b[this.pos - 4]! << 24) | (this.b[this.pos - 3]! << 16) | (this.b[this.pos - 2]! << 8) | this.b[this.pos - 1]!) >>> 0;
-    }
-    if (b === 0xc0) {
-      this.pos++;
-      return -1;
-    }
-    throw NOT_FAST;
+    return this.containerLen(0x80, 0xde, 0xdf);
   }
 
+  /** an array's length, or -1 for nil */
   private arrayLen(): number {
+    return this.containerLen(0x90, 0xdc, 0xdd);
+  }
+
+  /** a map's or array's length in its fix (fix..fix+15), 16-bit or 32-bit form, or -1 for nil */
+  private containerLen(fix: number, c16: number, c32: number): number {
     const b = this.byte();
-    if (b >= 0x90 && b <= 0x9f) {
+    if (b >= fix && b <= fix + 0x0f) {
       this.pos++;
       return b & 0x0f;
     }
-    if (b === 0xdc) {
+    if (b === c16) {
       this.pos += 3;
       return (this.b[this.pos - 2]! << 8) | this.b[this.pos - 1]!;
     }
-    if (b === 0xdd) {
+    if (b === c32) {
       this.pos += 5;
       return ((this.b[this.pos - 4]! << 24) | (this.b[this.pos - 3]! << 16) | (this.b[this.pos - 2]! << 8) | this.b[this.pos - 1]!) >>> 0;
     }
