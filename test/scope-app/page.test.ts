@@ -1,13 +1,12 @@
 import test from 'ava';
 import Fastify from 'fastify';
 import proxy from '@fastify/http-proxy';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.ts';
 import { waitFor } from '@saas/kit/testing';
 import { postReport, reportFixture, startApp, weaveFixture } from './helpers.ts';
 import { encodeReport, ids, KEYS, makeNode, topologyOf } from '../../images/scope/src/report/index.ts';
 import { FIXED_NOW, syntheticReport } from '../../fixtures/reports/synthetic.ts';
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
 interface PageNode {
   id: string;
@@ -17,7 +16,7 @@ interface PageNode {
 
 let browser: Browser;
 test.before(async () => {
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 60_000 });
+  browser = await launchChromium();
 });
 test.after.always(async () => {
   await browser?.close();

@@ -1,17 +1,7 @@
 import test from 'ava';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.ts';
 import { startStack, uniqueEmail, type Stack } from '../helpers/stack.ts';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let stack: Stack;
 let browser: Browser;
@@ -19,7 +9,7 @@ let browser: Browser;
 test.before(async () => {
   [stack, browser] = await Promise.all([
     startStack({ database: 'postgres' }),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 60_000 }),
+    launchChromium(),
   ]);
 });
 test.after.always(async () => {

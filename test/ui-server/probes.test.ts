@@ -1,19 +1,8 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.ts';
 import { waitFor } from '@saas/kit/testing';
 import { spawnAppMapper, startStack, uniqueEmail } from '../helpers/stack.ts';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const fixtures = new URL('../../fixtures/weave-scope-1.13.2/', import.meta.url);
 
@@ -21,7 +10,7 @@ test('in a browser, with the real app-mapper: a probe report through the fronten
   t.timeout(4 * 60_000);
   const [stack, browser] = await Promise.all([
     startStack({ database: 'postgres', appMapper: spawnAppMapper() }),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 60_000 }),
+    launchChromium(),
   ]);
   t.teardown(async () => {
     await browser.close();
