@@ -1,26 +1,15 @@
 import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
-import { Scanner, randomProbeID } from '../../images/scope/src/probe/scan.ts';
 import { decodeReport, type Node, type Report, type TopologyName } from '../../images/scope/src/report/index.ts';
-import { captureLog } from './helpers.ts';
+import { procScanner } from './helpers.ts';
 
 // What an unmodified Weave Scope 1.13.2 probe sent (fixtures/weave-scope-1.13.2), against what ours sends.
 const weave = decodeReport(fs.readFileSync(new URL('../../fixtures/weave-scope-1.13.2/report-1.msgpack.gz', import.meta.url)));
 const hostName = os.hostname();
 
 async function ourFirstReport(): Promise<Report> {
-  const s = new Scanner({
-    procRoot: '/proc',
-    hostID: hostName,
-    hostName,
-    probeID: randomProbeID(),
-    version: '1.13.2',
-    log: captureLog().log,
-    docker: false,
-    kubernetes: false,
-    windowMs: 3000,
-  });
+  const s = procScanner();
   await s.prime(); // as the probe does while it waits for the handshake
   return (await s.scan()).report;
 }

@@ -1,5 +1,7 @@
+import os from 'node:os';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import { Scanner, randomProbeID } from '../../images/scope/src/probe/scan.ts';
 
 export interface CapturedLog {
   log: Logger;
@@ -18,4 +20,20 @@ export function captureLog(): CapturedLog {
   });
   const log = pino({ level: 'debug', formatters: { level: (label) => ({ level: label }) } }, stream);
   return { log, lines, messages: () => lines.map((l) => l.msg) };
+}
+
+/** A scanner of this machine's real /proc, Docker and Kubernetes off, as the tests use it. */
+export function procScanner(): Scanner {
+  const hostName = os.hostname();
+  return new Scanner({
+    procRoot: '/proc',
+    hostID: hostName,
+    hostName,
+    probeID: randomProbeID(),
+    version: '1.13.2',
+    log: captureLog().log,
+    docker: false,
+    kubernetes: false,
+    windowMs: 3000,
+  });
 }

@@ -2,28 +2,15 @@ import test from 'ava';
 import net from 'node:net';
 import os from 'node:os';
 import { waitFor } from '@saas/kit/testing';
-import { Scanner, randomProbeID } from '../../images/scope/src/probe/scan.ts';
 import { decodeAddress, formatIPv6, parseTcpTable, TCP_ESTABLISHED, TCP_LISTEN } from '../../images/scope/src/probe/procnet.ts';
 import { parseStat } from '../../images/scope/src/probe/proc.ts';
 import { endpointScope, parseCidr } from '../../images/scope/src/probe/endpoints.ts';
 import { decodeReport, encodeReport } from '../../images/scope/src/report/index.ts';
-import { captureLog } from './helpers.ts';
+import { procScanner } from './helpers.ts';
 
 const hostName = os.hostname();
 
-function scanner(): Scanner {
-  return new Scanner({
-    procRoot: '/proc',
-    hostID: hostName,
-    hostName,
-    probeID: randomProbeID(),
-    version: '1.13.2',
-    log: captureLog().log,
-    docker: false,
-    kubernetes: false,
-    windowMs: 3000,
-  });
-}
+
 
 test.serial('a scan of the real /proc finds this test process, its host, and a loopback TCP connection mapped through socket inodes', async (t) => {
   const accepted: net.Socket[] = [];
@@ -41,7 +28,7 @@ test.serial('a scan of the real /proc finds this test process, its host, and a l
   });
   const clientPort = client.localPort!;
 
-  const { report, stats } = await scanner().scan();
+  const { report, stats } = await procScanner().scan();
   t.log(`scan: ${stats.ms} ms, ${stats.processes} processes, ${stats.connections} connections, ${stats.listening} listening sockets`);
 
   // The host node.
@@ -93,7 +80,7 @@ test.serial('a scan of the real /proc finds this test process, its host, and a l
 });
 
 test.serial('a second scan reports CPU use per process, relative to one CPU', async (t) => {
-  const s = scanner();
+  const s = procScanner();
   const first = await s.scan();
   t.is(first.report.topologies.Process!.nodes[`${hostName};${process.pid}`]!.metrics.process_cpu_usage_percent, undefined);
   const until = Date.now() + 50;
@@ -123,7 +110,7 @@ test.serial('connections opened between scans are mapped too (descriptor links a
     await waitFor('the server to accept', async () => accepted.length === 1);
     return c;
   };
-  const s = scanner();
+  const s = procScanner();
   const first = await connect();
   const r1 = await s.scan();
   t.is(r1.report.topologies.Endpoint!.nodes[`${hostName};127.0.0.1;${first.localPort}`]?.latest.pid?.value, String(process.pid));
@@ -144,7 +131,7 @@ test.serial('a listening socket is an endpoint of its process; connections accep
   await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
   t.teardown(() => server.close());
   const port = (server.address() as net.AddressInfo).port;
-  const { report } = await scanner().scan();
+  const { report } = await procScanner().scan();
   const listener = report.topologies.Endpoint!.nodes[`${hostName};0.0.0.0;${port}`];
   t.truthy(listener, 'wildcard listener scoped by the host id');
   t.is(listener!.latest.pid?.value, String(process.pid));
