@@ -228,7 +228,7 @@ async function buildOne(
   progress(`bundling ${relative(root, abs(root, spec.entry))}`);
   let bundle;
   try {
-    bundle = await bundleService({ root, entry: abs(root, spec.entry), extraAssets: spec.extraAssets });
+    bundle = await bundleService({ root, entry: abs(root, spec.entry), extraAssets: spec.extraAssets, replace: spec.replace ?? {} });
   } catch (err) {
     const messages = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors;
     throw new StepError({

@@ -1,13 +1,18 @@
 /**
- * Bundles one service into a single ESM file with esbuild. What cannot be bundled (PGlite's wasm and data
- * files, maildev's web UI, a service's static pages) is found and copied beside it, at the same path
- * relative to the bundle as relative to the project root. Each module's `import.meta.url`, `__dirname`
- * and `__filename` are rewritten to that mirrored place, so `new URL('./pglite.wasm', import.meta.url)` and
- * `path.join(__dirname, '../app')` find the copied files both in the image (/app) and in a local bundle dir.
+ * Bundles one service into a single ESM file with esbuild, npm packages included. What cannot be bundled
+ * (PGlite's wasm and data files, maildev's web UI, a service's static pages) stays a file, found in one of two
+ * ways (`paths`):
+ * - mirror (images): copied beside the bundle, at the same path relative to the bundle as relative to the
+ *   project root. Each module's `import.meta.url`, `__dirname` and `__filename` are rewritten to that mirrored
+ *   place, so `new URL('./pglite.wasm', import.meta.url)` and `path.join(__dirname, '../app')` find the copied
+ *   files both in the image (/app) and in a local bundle dir.
+ * - absolute (the local runtime): they are rewritten to the module's own absolute path in this checkout, so the
+ *   bundle reads the files where they are and nothing is copied.
  */
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
 export interface BundleResult {
@@ -20,12 +25,22 @@ export interface BundleResult {
   warnings: string[];
 }
 
+/** Where the bundle finds the files it cannot contain: see the top of this file. */
+export type AssetPaths = 'mirror' | 'absolute';
+
 export interface BundleOptions {
   root: string;
   /** Project-relative entry, e.g. images/users/src/main.ts. */
   entry: string;
   /** Assets the code reaches in ways no scan finds (CommonJS `__dirname` joins), project-relative. */
   extraAssets?: string[];
+  /** mirror (the default) for an image, absolute for a bundle that runs in this checkout. */
+  paths?: AssetPaths;
+  /**
+   * Modules replaced by a stand-in module, bare name → project-relative file, for every importer but the
+   * stand-in itself (which reaches the real one): e.g. a package loaded on first use instead of at start.
+   */
+  replace?: Record<string, string>;
 }
 
 const BANNER = [
@@ -63,22 +78,63 @@ function toPosix(path: string): string {
   return sep === '/' ? path : path.split(sep).join('/');
 }
 
-function mirrorPlugin(root: string, entryDir: string, assets: Set<string>, warnings: string[]): esbuild.Plugin {
+/** How a module's own location is written in the bundle: the JS expressions for its URL, folder and file. */
+interface Placer {
+  anywhere: boolean;
+  url(rel: string): string;
+  dir(rel: string): string;
+  file(rel: string): string;
+  requireAt(rel: string): string;
+}
+
+const mirrorPlacer: Placer = {
+  anywhere: false,
+  url: (rel) => `new URL(${JSON.stringify(rel)}, import.meta.url).href`,
+  dir: (rel) => `__saasJoin(__saasBundleDir, ${JSON.stringify(dirname(rel))})`,
+  file: (rel) => `__saasJoin(__saasBundleDir, ${JSON.stringify(rel)})`,
+  requireAt: (rel) => `__saasRequireAt(${JSON.stringify(rel)})`,
+};
+
+const absolutePlacer = (root: string): Placer => ({
+  anywhere: true,
+  url: (rel) => JSON.stringify(pathToFileURL(resolve(root, rel)).href),
+  dir: (rel) => JSON.stringify(dirname(resolve(root, rel))),
+  file: (rel) => JSON.stringify(resolve(root, rel)),
+  requireAt: (rel) => `__saasCreateRequire(${JSON.stringify(resolve(root, rel))})`,
+});
+
+function replacePlugin(root: string, replace: Record<string, string>): esbuild.Plugin {
+  const names = Object.keys(replace);
+  const escaped = names.map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
   return {
-    name: 'mirror-paths',
+    name: 'replace-modules',
+    setup(build) {
+      if (!names.length) return;
+      build.onResolve({ filter: new RegExp(`^(?:${escaped.join('|')})$`) }, (args) => {
+        const standIn = resolve(root, replace[args.path]!);
+        return args.importer === standIn ? undefined : { path: standIn };
+      });
+    },
+  };
+}
+
+function pathsPlugin(root: string, entryDir: string, assets: Set<string>, warnings: string[], placer: Placer): esbuild.Plugin {
+  return {
+    name: 'module-paths',
     setup(build) {
       build.onLoad({ filter: /\.(?:[cm]?[jt]s|[jt]sx)$/ }, async (args) => {
         const source = await readFile(args.path, 'utf8');
-        const usesUrl = source.includes('import.meta.url');
+        const usesUrl = /import\.meta\.(?:url|dirname|filename)/.test(source);
         const usesDirname = /\b__(?:dirname|filename)\b/.test(source);
         const usesResolve = source.includes('require.resolve(');
         if (!usesUrl && !usesDirname && !usesResolve) return undefined;
         const rel = toPosix(relative(root, args.path));
-        if (rel.startsWith('..')) return undefined;
+        // A mirrored path must lie inside the project; an absolute one may be anywhere (a symlinked node_modules).
+        if (rel.startsWith('..') && !placer.anywhere) return undefined;
         let contents = source;
         // Our own `const require = createRequire(import.meta.url)` hides require('pkg') from esbuild; without it
         // the package is bundled like any import (the bundle's banner still defines require for the rest).
-        if (!rel.startsWith('node_modules/')) contents = contents.replace(ownRequire, '/* require: the bundle\'s own */');
+        if (!rel.split('/').includes('node_modules')) contents = contents.replace(ownRequire, '/* require: the bundle\'s own */');
         if (usesUrl) {
           for (const m of source.matchAll(urlAsset)) {
             const target = resolve(dirname(args.path), m[2] as string);
@@ -91,15 +147,18 @@ function mirrorPlugin(root: string, entryDir: string, assets: Set<string>, warni
             if (/\.[cm]?[jt]sx?$/.test(targetRel)) continue;
             assets.add(targetRel);
           }
-          contents = contents.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`);
+          contents = contents
+            .replaceAll('import.meta.url', placer.url(rel))
+            .replaceAll('import.meta.dirname', placer.dir(rel))
+            .replaceAll('import.meta.filename', placer.file(rel));
         }
         if (usesDirname) {
           if (declaresDirname.test(source)) {
             if (!usesUrl) warnings.push(`${rel} declares its own __dirname; left as is`);
           } else {
             contents = contents
-              .replace(/(?<![\w$.])__dirname(?![\w$])/g, `__saasJoin(__saasBundleDir, ${JSON.stringify(dirname(rel))})`)
-              .replace(/(?<![\w$.])__filename(?![\w$])/g, `__saasJoin(__saasBundleDir, ${JSON.stringify(rel)})`);
+              .replace(/(?<![\w$.])__dirname(?![\w$])/g, placer.dir(rel))
+              .replace(/(?<![\w$.])__filename(?![\w$])/g, placer.file(rel));
           }
         }
         if (usesResolve) {
@@ -108,7 +167,7 @@ function mirrorPlugin(root: string, entryDir: string, assets: Set<string>, warni
             const target = resolve(dirname(args.path), spec);
             if (!existsSync(target) || !statSync(target).isFile()) return whole;
             assets.add(toPosix(relative(root, target)));
-            return `__saasRequireAt(${JSON.stringify(rel)}).resolve(${JSON.stringify(spec)})`;
+            return `${placer.requireAt(rel)}.resolve(${JSON.stringify(spec)})`;
           });
         }
         return { contents, loader: loaderFor(args.path), resolveDir: dirname(args.path) };
@@ -141,7 +200,10 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
     logLevel: 'silent',
     external: EXTERNAL,
     banner: { js: BANNER },
-    plugins: [mirrorPlugin(root, dirname(entryPath), assets, warnings)],
+    plugins: [
+      replacePlugin(root, options.replace ?? {}),
+      pathsPlugin(root, dirname(entryPath), assets, warnings, options.paths === 'absolute' ? absolutePlacer(root) : mirrorPlacer),
+    ],
   });
   for (const w of result.warnings) warnings.push(w.text);
   const out = result.outputFiles.find((f) => f.path.endsWith('.mjs'));
@@ -149,7 +211,7 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
   const inputs = Object.keys(result.metafile.inputs)
     .filter((p) => !p.includes(':'))
     .map((p) => toPosix(relative(root, resolve(root, p))));
-  return { code: Buffer.from(out.contents), inputs, assets: [...assets].sort(), warnings };
+  return { code: Buffer.from(out.contents), inputs, assets: options.paths === 'absolute' ? [] : [...assets].sort(), warnings };
 }
 
 

@@ -13,6 +13,8 @@ export interface ImageSpec {
   extraAssets?: string[];
   /** Browser scripts bundled at build time (one IIFE each) and shipped at `out`, project-relative. */
   webBundles?: WebBundle[];
+  /** Modules the bundle replaces with a stand-in module (bundle.ts `replace`). */
+  replace?: Record<string, string>;
 }
 
 export interface WebBundle {
@@ -32,6 +34,14 @@ const EXTRA_ASSETS: Partial<Record<string, string[]>> = {
 };
 
 /**
+ * maildev requires jsdom when it starts, though it only needs it to sanitise an HTML mail: that costs ~0.6 s of
+ * CPU and ~30 MB before the first mail. Its stand-in loads jsdom on first use.
+ */
+const REPLACE: Partial<Record<string, Record<string, string>>> = {
+  mailcatcher: { jsdom: 'images/mailcatcher/src/jsdom-on-first-use.cjs' },
+};
+
+/**
  * The Scope app bundles its map page (web/main.ts + cytoscape) with the esbuild binary on first request when
  * run from source; an image has neither esbuild nor cytoscape, so the page ships prebuilt as web/app.js.
  */
@@ -48,6 +58,7 @@ export function imageSpec(name: string, root = PROJECT_ROOT): ImageSpec {
     dockerignore: join(dir, '.dockerignore'),
     extraAssets: EXTRA_ASSETS[name] ?? [],
     webBundles: WEB_BUNDLES[name] ?? [],
+    replace: REPLACE[name] ?? {},
   };
 }
 
