@@ -1,17 +1,17 @@
 /**
  * Turns images/<name>/src/main.ts into something Node starts fast: one esbuild bundle per image in
- * .dev/build/<name>.mjs, npm packages left external (imported by absolute path, so the bundle runs from any
- * folder) and our own workspace code (@saas/kit) bundled in. A bundle is rebuilt only when one of its inputs
- * (or any file under its image folder) changed; a stat fingerprint makes the unchanged check cheap.
+ * .dev/build/<name>.mjs, made like the image's (cluster/images/bundle.ts: npm packages and @saas/kit bundled
+ * in, so Node reads and compiles one file instead of hundreds), except that files read at run time are found
+ * at their absolute paths in this checkout. A bundle is rebuilt only when one of its inputs (or any file under
+ * its image folder) changed; a stat fingerprint makes the unchanged check cheap.
  *
  * `DEV_LOCAL_EXEC=tsx` runs the sources through tsx instead (slower to start; see bench/local-up.ts).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { isBuiltin } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { bundleService } from '../../images/bundle.ts';
+import { imageSpec } from '../../images/specs.ts';
 import { readJson, writeJsonAtomic } from './fsutil.ts';
 
 import { execMode, type ExecMode } from './paths.ts';
@@ -64,40 +64,6 @@ function fingerprint(files: readonly string[]): string {
   return h.digest('hex');
 }
 
-/** Bare imports become external absolute paths (except our workspace packages, which are bundled). */
-const externalPackages = (): Plugin => ({
-  name: 'external-packages',
-  setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, async (args) => {
-      if (args.pluginData === 'inner') return undefined;
-      if (isBuiltin(args.path)) return { path: args.path, external: true };
-      if (args.path.startsWith('@saas/')) return undefined;
-      const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'inner' });
-      if (r.errors.length) return { errors: r.errors };
-      if (!r.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
-      return { path: r.path, external: true };
-    });
-  },
-});
-
-/** import.meta.url/dirname/filename keep meaning the source file, so files read next to the source are found. */
-const sourceImportMeta = (projectDir: string): Plugin => ({
-  name: 'source-import-meta',
-  setup(b) {
-    b.onLoad({ filter: /\.(m?ts|tsx|m?js)$/ }, (args) => {
-      if (!args.path.startsWith(projectDir) || args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
-      const text = readFileSync(args.path, 'utf8');
-      if (!text.includes('import.meta')) return undefined;
-      const contents = text
-        .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href))
-        .replaceAll('import.meta.dirname', JSON.stringify(path.dirname(args.path)))
-        .replaceAll('import.meta.filename', JSON.stringify(args.path));
-      const ext = path.extname(args.path);
-      return { contents, loader: ext === '.tsx' ? 'tsx' : ext.endsWith('ts') ? 'ts' : 'js', resolveDir: path.dirname(args.path) };
-    });
-  },
-});
-
 export function entryOf(projectDir: string, image: string): string {
   return path.join(projectDir, 'images', image, 'src', 'main.ts');
 }
@@ -106,14 +72,28 @@ export async function buildImage(projectDir: string, buildDir: string, image: st
   const entry = entryOf(projectDir, image);
   if (!existsSync(entry)) throw new Error(`images/${image}/src/main.ts does not exist`);
   const watch = mode === 'tsx' ? [path.join(projectDir, 'images', image), path.join(projectDir, 'images', 'kit', 'src')] : [path.join(projectDir, 'images', image)];
-  return buildEntry(projectDir, buildDir, image, entry, watch, mode);
+  return buildEntry(projectDir, buildDir, image, entry, watch, mode, imageSpec(image, projectDir).replace);
 }
+
+/**
+ * V8 flags for every bundled process: a development service answers a handful of requests, and a young
+ * generation of 1 MB semi-spaces (V8 grows them to 16 MB) keeps each 3–25 MB smaller (bench/local-up.ts).
+ */
+export const nodeFlags: readonly string[] = ['--max-semi-space-size=1'];
 
 /**
  * Bundles entry to <buildDir>/<name>.mjs unless nothing changed since the last build: neither an input esbuild
  * read nor any file under the watched folders (files read at run time, e.g. static pages).
  */
-export async function buildEntry(projectDir: string, buildDir: string, name: string, entry: string, watch: readonly string[], mode: ExecMode = execMode()): Promise<Built> {
+export async function buildEntry(
+  projectDir: string,
+  buildDir: string,
+  name: string,
+  entry: string,
+  watch: readonly string[],
+  mode: ExecMode = execMode(),
+  replace: Record<string, string> = {},
+): Promise<Built> {
   const t0 = Date.now();
   const watched = () => watch.flatMap((d) => walk(d));
 
@@ -131,34 +111,24 @@ export async function buildEntry(projectDir: string, buildDir: string, name: str
   const outfile = path.join(buildDir, `${name}.mjs`);
   const metaFile = path.join(buildDir, `${name}.build.json`);
   const command = process.execPath;
-  const args = [outfile];
+  const args = [...nodeFlags, outfile];
   const meta = readJson<BuildMeta>(metaFile);
   if (meta && existsSync(outfile)) {
     const now = fingerprint([...meta.inputs, ...watched()]);
     if (now === meta.fingerprint) return { image: name, command, args, hash: meta.hash, rebuilt: false, ms: Date.now() - t0 };
   }
 
-  const result = await build({
-    entryPoints: [entry],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile,
-    absWorkingDir: projectDir,
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-    legalComments: 'none',
-    plugins: [externalPackages(), sourceImportMeta(projectDir)],
-  });
-  const out = result.outputFiles.find((f) => f.path === outfile) ?? result.outputFiles[0];
-  if (!out) throw new Error(`esbuild produced no output for ${path.relative(projectDir, entry)}`);
-  const inputs = Object.keys(result.metafile.inputs).map((p) => path.resolve(projectDir, p));
-  const hash = createHash('sha256').update(out.contents).digest('hex').slice(0, 16);
+  const { code, inputs: relInputs } = await bundleService({ root: projectDir, entry, paths: 'absolute', replace });
+  // Installed packages change together with the lockfile, so it stands for them: a warm check stats a few
+  // dozen files, not the thousands of node_modules the bundle read.
+  const inputs = [
+    ...relInputs.filter((p) => !p.startsWith('node_modules/')).map((p) => path.resolve(projectDir, p)),
+    path.join(projectDir, 'package-lock.json'),
+  ];
+  const hash = createHash('sha256').update(code).update(nodeFlags.join('\0')).digest('hex').slice(0, 16);
   mkdirSync(buildDir, { recursive: true });
   const tmp = `${outfile}.${process.pid}.tmp`;
-  writeFileSync(tmp, out.contents);
+  writeFileSync(tmp, code);
   renameSync(tmp, outfile);
   writeJsonAtomic(metaFile, { hash, fingerprint: fingerprint([...inputs, ...watched()]), inputs } satisfies BuildMeta);
   return { image: name, command, args, hash, rebuilt: true, ms: Date.now() - t0 };
