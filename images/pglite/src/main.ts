@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { ConfigError, createLogger, int, port, readConfig, str } from '@saas/kit';
 import { createPgliteServer } from '@saas/kit/pglite';
+import { DataDirError, ensureDatabase, initOnlyVariable } from './initdb.ts';
 
 const log = createLogger('pglite');
 
@@ -19,7 +20,7 @@ try {
     host: str('HOST', { default: '0.0.0.0' }),
     dataDir: str('DATA_DIR', { default: '', doc: 'where the database lives; empty keeps it in memory' }),
     maxConnections: int('MAX_CONNECTIONS', { default: 32, min: 2, max: 1000 }),
-    sharedBuffers: str('SHARED_BUFFERS', { default: '16MB', doc: 'PostgreSQL shared_buffers, e.g. 16MB' }),
+    sharedBuffers: str('SHARED_BUFFERS', { default: '2MB', doc: 'PostgreSQL shared_buffers, e.g. 16MB' }),
   });
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
@@ -27,12 +28,27 @@ try {
   process.exit(78);
 }
 
-if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
+if (process.env[initOnlyVariable] === '1') {
+  mkdirSync(config.dataDir, { recursive: true });
+  await (await PGlite.create(config.dataDir)).close();
+  process.exit(0);
+}
+
 const t0 = Date.now();
-// A development database is small: PostgreSQL's default 128 MB of shared buffers would only inflate the
-// process (PGlite's buffers live in its WebAssembly memory); 16 MB keeps each stand-in near 200 MB RSS.
+let created = false;
+if (config.dataDir) {
+  try {
+    created = await ensureDatabase(config.dataDir);
+  } catch (err) {
+    log.fatal({ err }, (err as Error).message);
+    process.exit(err instanceof DataDirError ? 78 : 1);
+  }
+}
+// A development database is a few hundred rows: PostgreSQL's default 128 MB of shared buffers would only
+// inflate the process (PGlite's buffers live in its WebAssembly memory, every page of them touched); each
+// megabyte here is a megabyte of RSS.
 const db = await PGlite.create(config.dataDir || undefined, {
-  postgresqlconf: [`shared_buffers = ${config.sharedBuffers}`, 'wal_buffers = 512kB', 'work_mem = 2MB', 'maintenance_work_mem = 8MB'],
+  postgresqlconf: [`shared_buffers = ${config.sharedBuffers}`, 'wal_buffers = 64kB', 'work_mem = 1MB', 'maintenance_work_mem = 4MB', 'temp_buffers = 1MB'],
 });
 const server = createPgliteServer({ db, port: config.port, host: config.host, maxConnections: config.maxConnections });
 server.addEventListener('error', (event) => log.error({ err: (event as CustomEvent<unknown>).detail }, 'socket server error'));
@@ -42,7 +58,7 @@ try {
   log.fatal({ err }, `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   process.exit(1);
 }
-log.info({ port: config.port, host: config.host, dataDir: config.dataDir || '(memory)', startMs: Date.now() - t0 }, 'PGlite accepting connections');
+log.info({ port: config.port, host: config.host, dataDir: config.dataDir || '(memory)', created, startMs: Date.now() - t0 }, 'PGlite accepting connections');
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
