@@ -261,22 +261,27 @@ function localNetworks(report: Report): { base: number; mask: number }[] {
  * from endpoint adjacency through the endpoints' processes (pid + host_node_id), the processes' containers
  * (docker_container_id) and the containers' pods (parents). Endpoints no process owns become pseudo nodes:
  * a remote address on a local network, or "The Internet".
+ *
+ * With `previous` (the last render), a summary equal to the previous one of its node is replaced by that
+ * object as soon as it is made: what changed is what is not the same object, and the new copies of
+ * unchanged nodes (nearly all of them, render after render) die at once rather than with the whole render.
  */
-export function renderTopology(report: Report, name: RenderedName): RenderedTopology {
+export function renderTopology(report: Report, name: RenderedName, previous?: Map<string, NodeSummary>): RenderedTopology {
   const desc = RENDERED.find((t) => t.id === name)!;
   const source = desc.source;
   const topology = report.topologies[source];
-  const nodes = new Map<string, NodeSummary>();
+  const own = topology?.nodes ?? {};
   const shape = topology?.shape ?? { Host: 'circle', Process: 'square', Container: 'hexagon', Pod: 'heptagon' }[source as 'Host'] ?? 'circle';
-  if (topology) for (const id in topology.nodes) nodes.set(id, summarize(report, source, topology, topology.nodes[id]!, shape));
 
   const processes = report.topologies.Process?.nodes ?? {};
   const containers = report.topologies.Container?.nodes ?? {};
   const hostNodes = report.topologies.Host?.nodes ?? {};
   const endpoints = report.topologies.Endpoint?.nodes ?? {};
   const networks = localNetworks(report);
+  /** pseudo nodes, in the order they are first met (after the topology's own nodes in the result) */
+  const pseudos = new Map<string, NodeSummary>();
   const pseudo = (id: string, label: string, labelMinor: string, pshape = 'circle'): string => {
-    if (!nodes.has(id)) nodes.set(id, { id, label, labelMinor, rank: label, shape: pshape, pseudo: true, adjacency: [], metadata: [], metrics: [], parents: [] });
+    if (!own[id] && !pseudos.has(id)) pseudos.set(id, { id, label, labelMinor, rank: label, shape: pshape, pseudo: true, adjacency: [], metadata: [], metrics: [], parents: [] });
     return id;
   };
   const hostnameOf = (hostID: string) => latest(hostNodes[ids.host(hostID)], KEYS.hostName) ?? hostID;
@@ -344,21 +349,49 @@ export function renderTopology(report: Report, name: RenderedName): RenderedTopo
     }
   }
   // topologies that carry adjacency of their own (e.g. overlay peers) keep it
-  if (topology) {
-    for (const id in topology.nodes) {
-      for (const to of topology.nodes[id]!.adjacency) {
-        if (to === id || !nodes.has(to)) continue;
-        let set = edges.get(id);
-        if (!set) edges.set(id, (set = new Set()));
-        set.add(to);
-      }
+  for (const id in own) {
+    for (const to of own[id]!.adjacency) {
+      if (to === id || !(own[to] || pseudos.has(to))) continue;
+      let set = edges.get(id);
+      if (!set) edges.set(id, (set = new Set()));
+      set.add(to);
     }
   }
-  for (const [id, set] of edges) {
-    const n = nodes.get(id);
-    if (n) n.adjacency = [...set].sort();
-  }
+
+  const nodes = new Map<string, NodeSummary>();
+  const put = (n: NodeSummary) => {
+    const set = edges.get(n.id);
+    if (set) n.adjacency = [...set].sort();
+    const prev = previous?.get(n.id);
+    nodes.set(n.id, prev && sameSummary(prev, n) ? prev : n);
+  };
+  if (topology) for (const id in own) put(summarize(report, source, topology, own[id]!, shape));
+  for (const n of pseudos.values()) put(n);
   return { nodes };
+}
+
+const sameNumber = (a: number, b: number): boolean => a === b || (a !== a && b !== b);
+
+function sameList<T>(a: T[], b: T[], same: (x: T, y: T) => boolean): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!same(a[i]!, b[i]!)) return false;
+  return true;
+}
+
+/** Whether two summaries show the same (what their JSON would tell). */
+export function sameSummary(a: NodeSummary, b: NodeSummary): boolean {
+  return (
+    a.id === b.id &&
+    a.label === b.label &&
+    a.labelMinor === b.labelMinor &&
+    a.rank === b.rank &&
+    a.shape === b.shape &&
+    a.pseudo === b.pseudo &&
+    sameList(a.adjacency, b.adjacency, (x, y) => x === y) &&
+    sameList(a.metadata, b.metadata, (x, y) => x.id === y.id && x.label === y.label && x.value === y.value && sameNumber(x.priority, y.priority) && x.dataType === y.dataType) &&
+    sameList(a.metrics, b.metrics, (x, y) => x.id === y.id && x.label === y.label && x.format === y.format && sameNumber(x.value, y.value) && sameNumber(x.min, y.min) && sameNumber(x.max, y.max)) &&
+    sameList(a.parents, b.parents, (x, y) => x.id === y.id && x.label === y.label && x.topologyId === y.topologyId)
+  );
 }
 
 /** Edges and node counts, as Scope's topology list reports them. */

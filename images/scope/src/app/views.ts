@@ -3,8 +3,6 @@ import { isRenderedName, RENDERED, renderTopology, stats, type NodeSummary, type
 
 export interface Rendered extends RenderedTopology {
   version: number;
-  /** each node's summary as JSON, for cheap diffs between versions */
-  json: Map<string, string>;
 }
 
 export interface Diff {
@@ -23,16 +21,9 @@ export class Views {
     const cached = this.cache.get(name);
     if (cached && cached.version === this.store.version) return cached;
     const version = this.store.version;
-    const t = renderTopology(this.store.report(), name);
-    const json = new Map<string, string>();
-    for (const [id, n] of t.nodes) {
-      const prev = cached?.json.get(id);
-      const s = JSON.stringify(n);
-      // keep the previous summary object when nothing changed, so diffs and clients see the same node
-      if (prev === s) t.nodes.set(id, cached!.nodes.get(id)!);
-      json.set(id, prev === s ? prev : s);
-    }
-    const r: Rendered = { nodes: t.nodes, json, version };
+    // a summary equal to the previous render's is replaced by that one: diffs compare summaries by identity
+    const t = renderTopology(this.store.report(), name, cached?.nodes);
+    const r: Rendered = { nodes: t.nodes, version };
     this.cache.set(name, r);
     return r;
   }
@@ -62,12 +53,12 @@ export function diff(prev: Rendered | undefined, next: Rendered): Diff {
     d.add = [...next.nodes.values()];
     return d;
   }
-  for (const [id, s] of next.json) {
-    const before = prev.json.get(id);
-    if (before === undefined) d.add.push(next.nodes.get(id)!);
-    else if (before !== s) d.update.push(next.nodes.get(id)!);
+  for (const [id, n] of next.nodes) {
+    const before = prev.nodes.get(id);
+    if (before === undefined) d.add.push(n);
+    else if (before !== n) d.update.push(n);
   }
-  for (const id of prev.json.keys()) if (!next.json.has(id)) d.remove.push(id);
+  for (const id of prev.nodes.keys()) if (!next.nodes.has(id)) d.remove.push(id);
   return d;
 }
 
