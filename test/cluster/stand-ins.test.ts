@@ -82,7 +82,7 @@ test('pglite makes a new database in a child process: the server starts small, l
   t.deepEqual(readdirSync(data), ['users-db'], 'the half-made folder is gone and the new one renamed into place');
   // initdb grows PGlite's memory to ~590 MB; done in a child, the server holds only the opened database.
   t.true(rssMb(first.child.pid!) < 250, `server RSS ${rssMb(first.child.pid!).toFixed(0)} MB`);
-  t.regex(first.output(), /"created":true/);
+  t.regex(first.output(), /"database":"created"/);
 
   await query(port, 'CREATE TABLE kept (v text)');
   await query(port, 'INSERT INTO kept VALUES ($1)', ['survives a restart']);
@@ -90,9 +90,24 @@ test('pglite makes a new database in a child process: the server starts small, l
 
   const second = await run('pglite', { PORT: String(port), DATA_DIR: dataDir });
   await waitFor('pglite listening again', () => listening(port), 60_000, 100);
-  t.regex(second.output(), /"created":false/);
+  t.regex(second.output(), /"database":"existing"/);
   t.deepEqual(await query<{ v: string }>(port, 'SELECT v FROM kept'), [{ v: 'survives a restart' }]);
   await stop(second);
+});
+
+test('two pglite stand-ins started at once with one template: initdb runs once, each database is a copy of it, and they are separate', async (t) => {
+  const data = path.join(work, 'templated');
+  const template = path.join(work, 'template', 'pglite-template');
+  const ports = [await freePort(), await freePort()];
+  const runs = await Promise.all(ports.map((port, i) => run('pglite', { PORT: String(port), DATA_DIR: path.join(data, `db${i}`), TEMPLATE_DIR: template })));
+  for (const port of ports) await waitFor('pglite listening', () => listening(port), 120_000, 100);
+  for (const r of runs) t.regex(r.output(), /"database":"copied"/);
+  const made = readdirSync(path.dirname(template));
+  t.is(made.length, 1, `one template, no lock or temporary folder left: ${made.join(', ')}`);
+  t.regex(made[0]!, /^pglite-template-[0-9a-f]{12}$/);
+  await query(ports[0]!, 'CREATE TABLE only_in_first (v int)');
+  t.deepEqual(await query<{ n: string }>(ports[1]!, "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'only_in_first'"), [{ n: '0' }]);
+  await Promise.all(runs.map(stop));
 });
 
 test('pglite refuses a data folder that holds files but no database, with exit 78 and what to do', async (t) => {

@@ -21,8 +21,8 @@ export interface StandIn {
   what: string;
   /** The stand-in's variable for each upstream container port (its default port first). */
   portEnv: readonly { containerPort: number; env: string }[];
-  /** More settings; dataDir is .dev/data/<deployment>. */
-  env: (ctx: { dataDir: string }) => Record<string, string>;
+  /** More settings; dataDir is .dev/data/<deployment>, buildDir .dev/build (derived files, kept by a wipe). */
+  env: (ctx: { dataDir: string; buildDir?: string }) => Record<string, string>;
 }
 
 export const standIns: readonly StandIn[] = [
@@ -31,7 +31,8 @@ export const standIns: readonly StandIn[] = [
     runs: 'pglite',
     what: 'PGlite served on the Postgres wire protocol',
     portEnv: [{ containerPort: 5432, env: 'PORT' }],
-    env: ({ dataDir }) => ({ DATA_DIR: dataDir }),
+    // Every database starts as a copy of one initdb's output: the first `up` runs initdb once, not per database.
+    env: ({ dataDir, buildDir }) => ({ DATA_DIR: dataDir, ...(buildDir ? { TEMPLATE_DIR: path.join(buildDir, 'pglite-template') } : {}) }),
   },
   {
     upstream: 'maildev/maildev',
@@ -208,7 +209,7 @@ export function planDeployment(d: Deployment, m: Manifests, ports: ReadonlyMap<s
       const variable = byPort?.env ?? runner.standIn!.portEnv[i]?.env;
       if (variable) env[variable] = String(b.hostPort);
     });
-    Object.assign(env, runner.standIn.env({ dataDir }));
+    Object.assign(env, runner.standIn.env({ dataDir, buildDir: paths.build }));
   } else {
     const overrides = runtimeEnv(paths);
     const claimed = new Set<number>();

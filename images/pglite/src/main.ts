@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { ConfigError, createLogger, int, port, readConfig, str } from '@saas/kit';
 import { createPgliteServer } from '@saas/kit/pglite';
-import { DataDirError, ensureDatabase, initOnlyVariable } from './initdb.ts';
+import { DataDirError, ensureDatabase, initOnlyVariable, type Made } from './initdb.ts';
 
 const log = createLogger('pglite');
 
@@ -20,6 +20,7 @@ try {
     host: str('HOST', { default: '0.0.0.0' }),
     dataDir: str('DATA_DIR', { default: '', doc: 'where the database lives; empty keeps it in memory' }),
     maxConnections: int('MAX_CONNECTIONS', { default: 32, min: 2, max: 1000 }),
+    templateDir: str('TEMPLATE_DIR', { default: '', doc: 'where a new database is copied from (made by initdb once); empty: initdb for each' }),
     sharedBuffers: str('SHARED_BUFFERS', { default: '2MB', doc: 'PostgreSQL shared_buffers, e.g. 16MB' }),
   });
 } catch (err) {
@@ -35,10 +36,10 @@ if (process.env[initOnlyVariable] === '1') {
 }
 
 const t0 = Date.now();
-let created = false;
+let made: Made | 'in memory' = 'in memory';
 if (config.dataDir) {
   try {
-    created = await ensureDatabase(config.dataDir);
+    made = await ensureDatabase(config.dataDir, config.templateDir || undefined);
   } catch (err) {
     log.fatal({ err }, (err as Error).message);
     process.exit(err instanceof DataDirError ? 78 : 1);
@@ -58,7 +59,7 @@ try {
   log.fatal({ err }, `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   process.exit(1);
 }
-log.info({ port: config.port, host: config.host, dataDir: config.dataDir || '(memory)', created, startMs: Date.now() - t0 }, 'PGlite accepting connections');
+log.info({ port: config.port, host: config.host, dataDir: config.dataDir || '(memory)', database: made, startMs: Date.now() - t0 }, 'PGlite accepting connections');
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
