@@ -85,7 +85,7 @@ test('stand-ins get their own settings: ports, data under .dev/data/<deployment>
   const d = (n: string) => manifests.deployments.find((x) => x.metadata.name === n)!;
   const db = planDeployment(d('users-db'), manifests, ports, paths);
   t.is(db.runs, 'pglite');
-  t.deepEqual(db.env, { PORT: '41003', DATA_DIR: '/work/project/.dev/data/users-db', HOST: '127.0.0.1', SAAS_DEV_DIR: '/work/project/.dev' });
+  t.deepEqual(db.env, { PORT: '41003', DATA_DIR: '/work/project/.dev/data/users-db', TEMPLATE_DIR: '/work/project/.dev/build/pglite-template', HOST: '127.0.0.1', SAAS_DEV_DIR: '/work/project/.dev' });
   t.like(db.readiness, { type: 'tcp', port: 41003 });
   const mail = planDeployment(d('mailcatcher'), manifests, ports, paths);
   t.deepEqual(mail.env, { SMTP_PORT: '41006', PORT: '41007', MAIL_DIR: '/work/project/.dev/data/mailcatcher', HOST: '127.0.0.1', SAAS_DEV_DIR: '/work/project/.dev' });
