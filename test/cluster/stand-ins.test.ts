@@ -53,6 +53,11 @@ const listening = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
+/** Listening, and its start-up line (which says how the database was made) logged. */
+async function ready(r: Run, port: number): Promise<void> {
+  await waitFor('pglite listening', async () => (await listening(port)) && /accepting connections/.test(r.output()), 120_000, 100);
+}
+
 async function stop(r: Run): Promise<void> {
   r.child.kill('SIGTERM');
   await r.exit;
@@ -77,7 +82,7 @@ test('pglite makes a new database in a child process: the server starts small, l
   writeFileSync(path.join(data, 'users-db.initdb-1', 'junk'), 'left by an initdb that was killed');
   const port = await freePort();
   const first = await run('pglite', { PORT: String(port), DATA_DIR: dataDir });
-  await waitFor('pglite listening', () => listening(port), 120_000, 100);
+  await ready(first, port);
   t.true(existsSync(path.join(dataDir, 'PG_VERSION')));
   t.deepEqual(readdirSync(data), ['users-db'], 'the half-made folder is gone and the new one renamed into place');
   // initdb grows PGlite's memory to ~590 MB; done in a child, the server holds only the opened database.
@@ -89,7 +94,7 @@ test('pglite makes a new database in a child process: the server starts small, l
   await stop(first);
 
   const second = await run('pglite', { PORT: String(port), DATA_DIR: dataDir });
-  await waitFor('pglite listening again', () => listening(port), 60_000, 100);
+  await ready(second, port);
   t.regex(second.output(), /"database":"existing"/);
   t.deepEqual(await query<{ v: string }>(port, 'SELECT v FROM kept'), [{ v: 'survives a restart' }]);
   await stop(second);
@@ -100,7 +105,7 @@ test('two pglite stand-ins started at once with one template: initdb runs once, 
   const template = path.join(work, 'template', 'pglite-template');
   const ports = [await freePort(), await freePort()];
   const runs = await Promise.all(ports.map((port, i) => run('pglite', { PORT: String(port), DATA_DIR: path.join(data, `db${i}`), TEMPLATE_DIR: template })));
-  for (const port of ports) await waitFor('pglite listening', () => listening(port), 120_000, 100);
+  for (const [i, port] of ports.entries()) await ready(runs[i]!, port);
   for (const r of runs) t.regex(r.output(), /"database":"copied"/);
   const made = readdirSync(path.dirname(template));
   t.is(made.length, 1, `one template, no lock or temporary folder left: ${made.join(', ')}`);
