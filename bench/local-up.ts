@@ -1,8 +1,13 @@
 /**
  * The local runtime's figures: first `up` on an empty dev folder (bundles, PGlite initdb), cold `up` (no
  * supervisor running, data and bundles kept) to all ready, warm `up` with nothing changed, and the whole
- * system's memory (the sum of the service processes' RSS from /proc). Also cold `up` with the services run
- * through tsx instead of esbuild bundles, the choice the runtime makes by default.
+ * system's memory: every process of it (the services, the supervisor and, after a `dev test` flow, the
+ * organisation's Scope app). Also cold `up` with the services run through tsx instead of esbuild bundles,
+ * the choice the runtime makes by default.
+ *
+ * Memory is the system's resident set: each page counted once, i.e. the sum of the processes' PSS
+ * (/proc/<pid>/smaps_rollup), in which the ~44 MB of node's own code that every process maps is shared out
+ * among them. The sum of the processes' RSS counts those pages once per process; it is printed too.
  *
  *   node --import tsx bench/local-up.ts [--runs 3]
  *
@@ -10,13 +15,15 @@
  * running `dev up` in this checkout is not disturbed. Numbers depend on the machine's load: the load average is
  * printed with them.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '@saas/kit/testing';
 import type { EngineEvent } from '../cluster/events.ts';
 import { loadManifests } from '../cluster/manifests/load.ts';
+import { preloadProbe, runSmoke } from '../cluster/smoke/flow.ts';
+import { cmdline, markedProcesses } from '../cluster/runtimes/local/procfs.ts';
 import { createRuntime } from '../cluster/runtimes/index.ts';
 import { readJson } from '../cluster/runtimes/local/fsutil.ts';
 import type { LocalState } from '../cluster/runtimes/local/types.ts';
@@ -60,6 +67,23 @@ function pssKb(pid: number): number {
   }
 }
 
+/** Every process of the system, named by service, PSS and RSS in MB: the services and the supervisor carry the
+ * dev folder's marker; per-org Scope apps (app-mapper gives them a clean environment) run its scope-app bundle. */
+function memory(): { pss: number; rss: number; processes: Record<string, { pss: number; rss: number }> } {
+  const state = readJson<LocalState>(path.join(devDir, 'state/local.json'))!;
+  const names = new Map<number, string>(Object.values(state.services).map((s) => [s.pid!, s.name]));
+  names.set(state.daemon!.pid, 'supervisor');
+  const processes: Record<string, { pss: number; rss: number }> = {};
+  const appBundle = path.join(devDir, 'build', 'scope-app.mjs');
+  const apps = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && cmdline(Number(p)).includes(appBundle)).map(Number);
+  for (const pid of [...markedProcesses(devDir), ...apps]) {
+    const name = names.get(pid) ?? (apps.includes(pid) ? `scope-app ${pid}` : `other ${pid}`);
+    processes[name] = { pss: Math.round(pssKb(pid) / 1024), rss: Math.round(rssKb(pid) / 1024) };
+  }
+  const sum = (k: 'pss' | 'rss') => Object.values(processes).reduce((a, p) => a + p[k], 0);
+  return { pss: sum('pss'), rss: sum('rss'), processes };
+}
+
 const results: Record<string, unknown> = { load: loadavg().map((x) => Number(x.toFixed(2))) };
 try {
   results.firstUpMs = Math.round(await timed(up));
@@ -76,11 +100,14 @@ try {
   results.warmUpMs = warm.map(Math.round);
 
   await new Promise((r) => setTimeout(r, 3000)); // let start-up garbage settle
-  const state = readJson<LocalState>(path.join(devDir, 'state/local.json'))!;
-  const perService = Object.fromEntries(Object.values(state.services).map((s) => [s.name, Math.round(rssKb(s.pid!) / 1024)]));
-  const totalMb = Object.values(perService).reduce((a, b) => a + b, 0);
-  const pssTotalMb = Math.round(Object.values(state.services).reduce((a, s) => a + pssKb(s.pid!), 0) / 1024);
-  results.rssMb = { total: totalMb, pssTotal: pssTotalMb, perService, supervisorDaemon: Math.round(rssKb(state.daemon!.pid) / 1024) };
+  const afterUp = memory();
+  preloadProbe();
+  const status = await runtime.status();
+  const flow = await runSmoke({ endpoints: status.endpoints!, emit: () => undefined, logs: async () => [] });
+  if (!flow.ok) throw new Error(`dev test flow failed at ${flow.failure?.title}: ${flow.failure?.diagnosis.summary}`);
+  await new Promise((r) => setTimeout(r, 3000));
+  const afterTest = memory();
+  results.memoryMb = { afterUp, afterTest };
 
   process.env.DEV_LOCAL_EXEC = 'tsx';
   const tsx: number[] = [];
@@ -91,6 +118,11 @@ try {
   delete process.env.DEV_LOCAL_EXEC;
   results.coldUpTsxMs = tsx.map(Math.round);
 
+  const perProcess = (m: ReturnType<typeof memory>) =>
+    Object.entries(m.processes)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k} ${v.pss}/${v.rss}`)
+      .join(', ') + ' (PSS/RSS MB)';
   const c = median(cold);
   const w = median(warm);
   const t = median(tsx);
@@ -100,9 +132,10 @@ try {
       `  first up (empty .dev: bundles, PGlite initdb)  ${ms(results.firstUpMs as number)}`,
       `  cold up to all ready (median of ${runs})           ${ms(c)}   goal ≤ 3000 ms ${c <= 3000 ? 'met' : 'MISSED'}`,
       `  warm up, nothing changed (median of ${warm.length})     ${ms(w)}   goal ≤ 1000 ms ${w <= 1000 ? 'met' : 'MISSED'}`,
-      `  whole-system RSS (7 service processes)         ${totalMb} MB   goal ≤ 400 MB ${totalMb <= 400 ? 'met' : 'MISSED'}`,
-      `  whole-system PSS (shared pages counted once)   ${pssTotalMb} MB`,
-      `    ${Object.entries(perService).map(([k, v]) => `${k} ${v}`).join(', ')}; the supervisor daemon ${(results.rssMb as { supervisorDaemon: number }).supervisorDaemon} MB`,
+      `  whole-system memory after up (each page once)  ${afterUp.pss} MB   goal ≤ 400 MB ${afterUp.pss <= 400 ? 'met' : 'MISSED'}   (sum of per-process RSS ${afterUp.rss} MB)`,
+      `    ${perProcess(afterUp)}`,
+      `  … after a dev test flow (+ the org's Scope app) ${afterTest.pss} MB   goal ≤ 400 MB ${afterTest.pss <= 400 ? 'met' : 'MISSED'}   (sum of per-process RSS ${afterTest.rss} MB)`,
+      `    ${perProcess(afterTest)}`,
       `  cold up with services run through tsx (median) ${ms(t)}   (bundles are ${t > c ? 'faster' : 'not faster'}: ${ms(t - c)} difference)`,
       '',
       JSON.stringify(results),
