@@ -38,6 +38,8 @@ async function sample(pid: number, seconds: number, everyMs = 500): Promise<numb
   return out;
 }
 
+/** WATCH=0: no websocket viewer (to tell the cost of reports from that of rendering) */
+const WATCH = process.env.WATCH !== '0';
 const MODES = (process.env.MODES ?? 'bundle,app-bundle,tsx').split(',');
 const GOAL_MB = 60;
 const rows: string[][] = [['app started as', 'state', 'goal', 'median RSS', 'max RSS', 'met', 'load while measuring']];
@@ -79,13 +81,15 @@ async function measure(mode: string): Promise<void> {
       probeTimers.push(setInterval(() => void send(i), INTERVAL_MS));
     }
     let wsMessages = 0;
-    ws = new WebSocket(`${base.replace('http', 'ws')}/api/topology/processes/ws`);
-    ws.on('message', () => wsMessages++);
+    if (WATCH) {
+      ws = new WebSocket(`${base.replace('http', 'ws')}/api/topology/processes/ws`);
+      ws.on('message', () => wsMessages++);
+    }
 
     const warmup = Math.min(20, Math.floor(DURATION_S / 3)); // the 15 s window fills up first
     await sleep(warmup * 1000);
     const loaded = await sample(child.pid!, DURATION_S - warmup);
-    row(mode, `${PROBES} probes × ${nodes} nodes every ${INTERVAL_MS / 1000} s + 1 websocket viewer`, loaded);
+    row(mode, `${PROBES} probes × ${nodes} nodes every ${INTERVAL_MS / 1000} s${WATCH ? ' + 1 websocket viewer' : ', no viewer'}`, loaded);
     const topo = (await (await fetch(`${base}/api/topology`)).json()) as { id: string; stats: { node_count: number } }[];
     console.log(
       `${mode}: ${DURATION_S} s of reporting, ${sent} reports accepted, ${failed} refused, ${wsMessages} websocket messages; processes view: ${topo.find((x) => x.id === 'processes')?.stats.node_count} nodes`,

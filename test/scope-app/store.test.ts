@@ -178,7 +178,7 @@ test('views: a render reuses the previous summary of an unchanged node, and diff
   );
   t.deepEqual(d.add, []);
   t.deepEqual(d.remove, []);
-  for (const [id, n] of second.nodes) if (id !== changed.id) t.is(n, first.nodes.get(id), `${id} is the same object`);
+  for (const [id, n] of second.nodes) if (id !== changed.id) t.true(n === first.nodes.get(id), `${id} is the same object`);
   // and the render equals one made from scratch
   t.deepEqual(JSON.parse(JSON.stringify([...second.nodes.values()])), JSON.parse(JSON.stringify([...renderTopology(store.report(), 'processes').nodes.values()])));
 });
