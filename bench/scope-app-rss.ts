@@ -5,7 +5,8 @@
  *
  *   npx tsx bench/scope-app-rss.ts     (SECONDS=60: how long the probes report; MODES=bundle,app-bundle,tsx: how the app
  *                                      runs, see scope-app-common.ts; NODE_FLAGS='--max-old-space-size=64': node flags for
- *                                      the app; SCOPE_APP_YOUNG_GEN=default: without the app's own young-generation limit)
+ *                                      the app; SCOPE_APP_YOUNG_GEN=default: without the app's own young-generation limit;
+ *                                      WATCH=0: no websocket viewer; the app inherits the environment, e.g. MALLOC_ARENA_MAX=1)
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -21,18 +22,26 @@ const INTERVAL_MS = 3000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function rssMB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
-  return kb / 1024;
+interface Sample {
+  rss: number;
+  /** resident anonymous memory: the process's own (heap, malloc, stacks) */
+  anon: number;
+  /** resident file pages: mostly the node binary's code and data, shared by every node process on the host */
+  file: number;
 }
 
-/** The RSS of the app's node process (the one running main.ts: `node --import tsx` has no wrapper). */
-async function sample(pid: number, seconds: number, everyMs = 500): Promise<number[]> {
-  const out: number[] = [];
+function memMB(pid: number): Sample {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]) / 1024;
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
+}
+
+/** The memory of the app's node process (the one running main.ts: `node --import tsx` has no wrapper). */
+async function sample(pid: number, seconds: number, everyMs = 500): Promise<Sample[]> {
+  const out: Sample[] = [];
   const end = Date.now() + seconds * 1000;
   while (Date.now() < end) {
-    out.push(rssMB(pid));
+    out.push(memMB(pid));
     await sleep(everyMs);
   }
   return out;
@@ -42,9 +51,13 @@ async function sample(pid: number, seconds: number, everyMs = 500): Promise<numb
 const WATCH = process.env.WATCH !== '0';
 const MODES = (process.env.MODES ?? 'bundle,app-bundle,tsx').split(',');
 const GOAL_MB = 60;
-const rows: string[][] = [['app started as', 'state', 'goal', 'median RSS', 'max RSS', 'met', 'load while measuring']];
-const row = (mode: string, state: string, xs: number[]) =>
-  rows.push([mode, state, `≤ ${GOAL_MB} MB`, `${median(xs).toFixed(1)} MB`, `${Math.max(...xs).toFixed(1)} MB`, median(xs) <= GOAL_MB ? 'yes' : 'NO', loadAverage()]);
+const rows: string[][] = [['app started as', 'state', 'goal', 'median RSS', 'max RSS', 'met', 'of which anon / file', 'load while measuring']];
+const row = (mode: string, state: string, samples: Sample[]) => {
+  const xs = samples.map((x) => x.rss);
+  const anon = median(samples.map((x) => x.anon));
+  const file = median(samples.map((x) => x.file));
+  rows.push([mode, state, `≤ ${GOAL_MB} MB`, `${median(xs).toFixed(1)} MB`, `${Math.max(...xs).toFixed(1)} MB`, median(xs) <= GOAL_MB ? 'yes' : 'NO', `${anon.toFixed(1)} / ${file.toFixed(1)} MB`, loadAverage()]);
+};
 
 async function measure(mode: string): Promise<void> {
   const port = await freePort();
@@ -107,4 +120,5 @@ console.log(`Scope app RSS — the app as a child process, VmRSS from /proc/<pid
 for (const mode of MODES) await measure(mode);
 console.log('');
 printTable(rows);
-console.log(`\ngoal: RSS ≤ ${GOAL_MB} MB idle and under 10 probes; production runs \`bundle\` (the scope image)`);
+console.log(`\ngoal: RSS ≤ ${GOAL_MB} MB idle and under 10 probes; the scope image runs \`bundle\`, the local runtime \`app-bundle\``);
+console.log("anon: the process's own memory (V8 heap, malloc, stacks); file: resident pages of the node binary and libraries, shared with every node process on the host");

@@ -170,11 +170,22 @@ function byPriority(a: Template, b: Template): number {
   return Number(a.priority ?? 0) - Number(b.priority ?? 0);
 }
 
-function summarize(report: Report, source: TopologyName, t: Topology, n: Node, shape: string): NodeSummary {
+/** A topology's metadata and metric templates (or the defaults), by priority: sorted once per render. */
+interface Templates {
+  metadata: Template[];
+  metrics: Template[];
+}
+
+function templatesOf(source: TopologyName, t: Topology): Templates {
+  const metadata = Object.keys(t.metadataTemplates).length ? t.metadataTemplates : (DEFAULT_METADATA[source] ?? {});
+  const metrics = Object.keys(t.metricTemplates).length ? t.metricTemplates : (DEFAULT_METRICS[source] ?? {});
+  return { metadata: Object.values(metadata).sort(byPriority), metrics: Object.values(metrics).sort(byPriority) };
+}
+
+function summarize(report: Report, source: TopologyName, templates: Templates, n: Node, shape: string): NodeSummary {
   const { label, labelMinor, rank } = nodeLabel(report, source, n);
-  const templates = Object.keys(t.metadataTemplates).length ? t.metadataTemplates : (DEFAULT_METADATA[source] ?? {});
   const metadata: NodeSummary['metadata'] = [];
-  for (const tpl of Object.values(templates).sort(byPriority)) {
+  for (const tpl of templates.metadata) {
     const id = String(tpl.id ?? '');
     const from = String(tpl.from ?? 'latest');
     let value: string | undefined;
@@ -186,9 +197,8 @@ function summarize(report: Report, source: TopologyName, t: Topology, n: Node, s
     if (tpl.dataType) item.dataType = String(tpl.dataType);
     metadata.push(item);
   }
-  const metricTemplates = Object.keys(t.metricTemplates).length ? t.metricTemplates : (DEFAULT_METRICS[source] ?? {});
   const metrics: NodeSummary['metrics'] = [];
-  for (const tpl of Object.values(metricTemplates).sort(byPriority)) {
+  for (const tpl of templates.metrics) {
     const id = String(tpl.id ?? '');
     const m = n.metrics[id];
     const last = m?.samples[m.samples.length - 1];
@@ -365,7 +375,10 @@ export function renderTopology(report: Report, name: RenderedName, previous?: Ma
     const prev = previous?.get(n.id);
     nodes.set(n.id, prev && sameSummary(prev, n) ? prev : n);
   };
-  if (topology) for (const id in own) put(summarize(report, source, topology, own[id]!, shape));
+  if (topology) {
+    const templates = templatesOf(source, topology);
+    for (const id in own) put(summarize(report, source, templates, own[id]!, shape));
+  }
   for (const n of pseudos.values()) put(n);
   return { nodes };
 }
