@@ -32,7 +32,7 @@ interface ProbeState {
   lastSeen: number;
   /** the merge of this probe's reports; its nodes are updated in place (see absorbNode) */
   merged: Report;
-  /** per topology, per node: when a report last carried it */
+  /** per topology, per node: when a report last carried it (ms since the store's epoch: small integers, stored unboxed) */
   seen: Partial<Record<TopologyName, Dict<number>>>;
 }
 
@@ -74,6 +74,9 @@ export class ReportStore {
   private metaStale = false;
   /** probes in the order the view merges them (oldest report first), or undefined when it must be sorted again */
   private order: ProbeState[] | undefined = [];
+  /** probes that moved in that order since the view was read: their shared nodes may merge differently */
+  private readonly moved = new Set<ProbeState>();
+  private readonly epoch: number;
   version = 0;
   /** reports accepted since start */
   received = 0;
@@ -82,6 +85,7 @@ export class ReportStore {
     this.windowMs = opts.windowMs ?? 15_000;
     this.probeForgetMs = opts.probeForgetMs ?? 10 * 60_000;
     this.now = opts.now ?? Date.now;
+    this.epoch = this.now();
   }
 
   add(probeID: string, report: Report, meta: { version?: string } = {}): void {
@@ -97,8 +101,9 @@ export class ReportStore {
     p.lastSeen = at;
     if (!stillLast) {
       this.order = undefined;
-      this.staleShared(p);
+      this.moved.add(p);
     }
+    const stamp = at - this.epoch;
     // report-level fields and topologies' labels and templates (the nodes are absorbed below)
     mergeInto(p.merged, withoutNodes(report));
     for (const name in report.topologies) {
@@ -107,7 +112,7 @@ export class ReportStore {
       const target = p.merged.topologies[topology]!.nodes;
       const seen = (p.seen[topology] ??= dict<number>());
       for (const id in nodes) {
-        seen[id] = at;
+        seen[id] = stamp;
         const t = target[id];
         if (t) {
           absorbNode(t, nodes[id]!, this.windowMs);
@@ -132,6 +137,7 @@ export class ReportStore {
   prune(): boolean {
     const now = this.now();
     const cutoff = now - this.windowMs;
+    const seenCutoff = cutoff - this.epoch;
     let changed = false;
     for (const [id, p] of this.probesByID) {
       for (const name in p.seen) {
@@ -139,7 +145,7 @@ export class ReportStore {
         const seen = p.seen[topology]!;
         const nodes = p.merged.topologies[topology]?.nodes;
         for (const nodeID in seen) {
-          if (seen[nodeID]! >= cutoff) continue;
+          if (seen[nodeID]! >= seenCutoff) continue;
           delete seen[nodeID];
           if (nodes?.[nodeID]) {
             delete nodes[nodeID];
@@ -171,6 +177,8 @@ export class ReportStore {
   /** The merge of what every probe reported within the window. Treat as read-only. */
   report(): Report {
     const order = this.ordered();
+    for (const p of this.moved) if (this.probesByID.get(p.id) === p) this.staleShared(p);
+    this.moved.clear();
     for (const name in this.stale) {
       const topology = name as TopologyName;
       const stale = this.stale[topology]!;
