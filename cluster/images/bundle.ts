@@ -103,16 +103,25 @@ const absolutePlacer = (root: string): Placer => ({
   requireAt: (rel) => `__saasCreateRequire(${JSON.stringify(resolve(root, rel))})`,
 });
 
-function replacePlugin(root: string, replace: Record<string, string>): esbuild.Plugin {
+/**
+ * Importers of a replaced module get its stand-in. The stand-in itself reaches the real module: bundled in an
+ * image; in a bundle that runs in this checkout, left out and required from node_modules by absolute path,
+ * which keeps the bundle small (it is only loaded on first use anyway).
+ */
+function replacePlugin(root: string, replace: Record<string, string>, paths: AssetPaths): esbuild.Plugin {
   const names = Object.keys(replace);
   const escaped = names.map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
   return {
     name: 'replace-modules',
     setup(build) {
       if (!names.length) return;
-      build.onResolve({ filter: new RegExp(`^(?:${escaped.join('|')})$`) }, (args) => {
+      build.onResolve({ filter: new RegExp(`^(?:${escaped.join('|')})$`) }, async (args) => {
+        if (args.pluginData === 'real') return undefined;
         const standIn = resolve(root, replace[args.path]!);
-        return args.importer === standIn ? undefined : { path: standIn };
+        if (args.importer !== standIn) return { path: standIn };
+        if (paths !== 'absolute') return undefined;
+        const real = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'real' });
+        return real.errors.length ? { errors: real.errors } : { path: real.path, external: true };
       });
     },
   };
@@ -201,7 +210,7 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
     external: EXTERNAL,
     banner: { js: BANNER },
     plugins: [
-      replacePlugin(root, options.replace ?? {}),
+      replacePlugin(root, options.replace ?? {}, options.paths ?? 'mirror'),
       pathsPlugin(root, dirname(entryPath), assets, warnings, options.paths === 'absolute' ? absolutePlacer(root) : mirrorPlacer),
     ],
   });

@@ -79,6 +79,10 @@ test('a replaced module: its importers get the stand-in, which alone reaches the
   t.false(out.before, 'not loaded when its importer was');
   t.is(out.made, 42);
   t.true(out.after);
+  t.false(bundle.code.includes('heavyLoaded=!0') || bundle.code.includes('heavyLoaded = true'), 'run in the checkout, the real module is required from node_modules, not bundled');
+
+  const forImage = await bundleService({ root, entry: 'images/demo/src/main.ts', replace: { heavy: 'images/demo/src/heavy-on-first-use.cjs' } });
+  t.true(forImage.code.includes('heavyLoaded=!0'), 'an image carries the real module in its bundle');
 
   const plain = runBundle((await bundleService({ root, entry: 'images/demo/src/main.ts', paths: 'absolute' })).code, path.join(work, 'plain-out'));
   t.true(plain.before, 'without the stand-in it loads at start');
