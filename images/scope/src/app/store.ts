@@ -163,6 +163,7 @@ export class ReportStore {
       }
       if (forget) {
         this.probesByID.delete(id);
+        this.moved.delete(p);
         this.order = undefined;
         changed = true;
       }
@@ -177,7 +178,7 @@ export class ReportStore {
   /** The merge of what every probe reported within the window. Treat as read-only. */
   report(): Report {
     const order = this.ordered();
-    for (const p of this.moved) if (this.probesByID.get(p.id) === p) this.staleShared(p);
+    for (const p of this.moved) this.staleShared(p);
     this.moved.clear();
     for (const name in this.stale) {
       const topology = name as TopologyName;
