@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bundleService } from '../../images/bundle.ts';
 import { imageSpec } from '../../images/specs.ts';
 import { readJson, writeJsonAtomic } from './fsutil.ts';
@@ -81,6 +82,8 @@ export async function buildImage(projectDir: string, buildDir: string, image: st
  */
 export const nodeFlags: readonly string[] = ['--max-semi-space-size=1'];
 
+const bundlerSources = [fileURLToPath(import.meta.url), fileURLToPath(import.meta.resolve('../../images/bundle.ts'))];
+
 /**
  * Bundles entry to <buildDir>/<name>.mjs unless nothing changed since the last build: neither an input esbuild
  * read nor any file under the watched folders (files read at run time, e.g. static pages).
@@ -121,9 +124,11 @@ export async function buildEntry(
   const { code, inputs: relInputs } = await bundleService({ root: projectDir, entry, paths: 'absolute', replace });
   // Installed packages change together with the lockfile, so it stands for them: a warm check stats a few
   // dozen files, not the thousands of node_modules the bundle read.
+  // the bundler's own code too: a change in how bundles are made makes them again.
   const inputs = [
-    ...relInputs.filter((p) => !p.startsWith('node_modules/')).map((p) => path.resolve(projectDir, p)),
+    ...relInputs.filter((p) => !p.split('/').includes('node_modules')).map((p) => path.resolve(projectDir, p)),
     path.join(projectDir, 'package-lock.json'),
+    ...bundlerSources,
   ];
   const hash = createHash('sha256').update(code).update(nodeFlags.join('\0')).digest('hex').slice(0, 16);
   mkdirSync(buildDir, { recursive: true });
