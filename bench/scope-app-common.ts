@@ -39,7 +39,9 @@ export async function appCommand(mode: string): Promise<{ args: string[]; env: R
   const out = path.join(dir, 'main.mjs');
   // the bundle exactly as cluster/images makes it for the image (`dev build`), in a folder of its own
   const entry = mode === 'bundle' ? 'images/scope/src/main.ts' : 'images/scope/src/app/run.ts';
-  await writeFile(out, (await bundleService({ root, entry })).code);
+  const bundle = await bundleService({ root, entry, splitting: true });
+  await writeFile(out, bundle.code);
+  for (const c of bundle.chunks) await writeFile(path.join(dir, c.name), c.code);
   const pageScript = path.join(dir, 'app.js');
   await writeFile(pageScript, (await buildWebAssets())['app.js']); // images ship the page script prebuilt
   return { args: [out], env: { SCOPE_WEB_DIR: path.join(root, 'images/scope/web'), SCOPE_WEB_BUNDLE: pageScript } };

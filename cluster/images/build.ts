@@ -228,7 +228,7 @@ async function buildOne(
   progress(`bundling ${relative(root, abs(root, spec.entry))}`);
   let bundle;
   try {
-    bundle = await bundleService({ root, entry: abs(root, spec.entry), extraAssets: spec.extraAssets, replace: spec.replace ?? {} });
+    bundle = await bundleService({ root, entry: abs(root, spec.entry), extraAssets: spec.extraAssets, replace: spec.replace ?? {}, splitting: true });
   } catch (err) {
     const messages = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors;
     throw new StepError({
@@ -265,13 +265,16 @@ async function buildOne(
     dockerignore: readOptional(spec.dockerignore && abs(root, spec.dockerignore)).toString(),
     healthcheck: readFileSync(HEALTHCHECK_SCRIPT),
     bundle: bundle.code,
+    chunks: bundle.chunks,
     assets: bundle.assets,
     generated,
   });
   const inputsHash = createHash('sha256').update(context.hash).update(base.id).digest('hex').slice(0, 16);
   const tag = `${IMAGE_REPO_PREFIX}/${spec.name}:${inputsHash}`;
   progress(
-    `context ${(context.tar.length / 1e6).toFixed(1)} MB: bundle ${(bundle.code.length / 1e6).toFixed(1)} MB, ${bundle.assets.length} asset(s)` +
+    `context ${(context.tar.length / 1e6).toFixed(1)} MB: bundle ${(bundle.code.length / 1e6).toFixed(1)} MB` +
+      (bundle.chunks.length ? ` + ${bundle.chunks.length} chunk(s) ${(bundle.chunks.reduce((a, c) => a + c.code.length, 0) / 1e6).toFixed(1)} MB` : '') +
+      `, ${bundle.assets.length} asset(s)` +
       (context.excluded.length ? `, left out ${context.excluded.length} secret-looking/ignored file(s)` : ''),
   );
 

@@ -11,13 +11,15 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
 export interface BundleResult {
   /** The bundle's bytes (main.mjs). */
   code: Buffer;
+  /** With splitting: what dynamic imports load, files to put beside main.mjs (chunk-<hash>.mjs). */
+  chunks: { name: string; code: Buffer }[];
   /** Every source file esbuild read, project-relative. */
   inputs: string[];
   /** Files and folders to copy beside the bundle, project-relative. */
@@ -41,6 +43,11 @@ export interface BundleOptions {
    * stand-in itself (which reaches the real one): e.g. a package loaded on first use instead of at start.
    */
   replace?: Record<string, string>;
+  /**
+   * Code behind a dynamic import goes to a chunk of its own, loaded only when imported: the scope image's app
+   * role never parses the probe's clients. Chunks sit beside main.mjs, so paths relative to the bundle hold.
+   */
+  splitting?: boolean;
 }
 
 const BANNER = [
@@ -198,7 +205,9 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    outfile: resolve(root, '.dev/images/out/main.mjs'),
+    ...(options.splitting
+      ? { outdir: resolve(root, '.dev/images/out'), splitting: true, entryNames: 'main', chunkNames: 'chunk-[hash]', outExtension: { '.js': '.mjs' } }
+      : { outfile: resolve(root, '.dev/images/out/main.mjs') }),
     write: false,
     metafile: true,
     minifySyntax: true,
@@ -215,12 +224,16 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
     ],
   });
   for (const w of result.warnings) warnings.push(w.text);
-  const out = result.outputFiles.find((f) => f.path.endsWith('.mjs'));
+  const out = result.outputFiles.find((f) => f.path.endsWith(`${sep}main.mjs`));
   if (!out) throw new Error('esbuild produced no bundle');
+  const chunks = result.outputFiles
+    .filter((f) => f !== out && f.path.endsWith('.mjs'))
+    .map((f) => ({ name: basename(f.path), code: Buffer.from(f.contents) }))
+    .sort((a, b) => a.name.localeCompare(b.name));
   const inputs = Object.keys(result.metafile.inputs)
     .filter((p) => !p.includes(':'))
     .map((p) => toPosix(relative(root, resolve(root, p))));
-  return { code: Buffer.from(out.contents), inputs, assets: options.paths === 'absolute' ? [] : [...assets].sort(), warnings };
+  return { code: Buffer.from(out.contents), chunks, inputs, assets: options.paths === 'absolute' ? [] : [...assets].sort(), warnings };
 }
 
 

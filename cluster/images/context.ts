@@ -55,6 +55,8 @@ export interface ContextInput {
   dockerignore?: string;
   healthcheck: Buffer;
   bundle: Buffer;
+  /** The bundle's chunks, beside main.mjs. */
+  chunks?: { name: string; code: Buffer }[];
   /** Project-relative assets (files or folders). */
   assets: string[];
   /** Files made at build time (browser bundles), at project-relative paths. */
@@ -96,6 +98,7 @@ export function makeBuildContext(input: ContextInput): BuildContext {
     { path: 'Dockerfile', type: 'file', data: input.dockerfile },
     { path: 'healthcheck.mjs', type: 'file', data: input.healthcheck },
     { path: 'main.mjs', type: 'file', data: input.bundle },
+    ...(input.chunks ?? []).map((c): TarEntry => ({ path: c.name, type: 'file', data: c.code })),
     { path: 'assets', type: 'dir' },
     { path: 'empty', type: 'dir' },
   ];

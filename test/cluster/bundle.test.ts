@@ -105,3 +105,25 @@ test('mirrored paths: the files a bundle reads are listed as assets, and found b
   t.is(out.worker, path.join(image, 'node_modules/reader/worker.js'));
   t.is(out.dir, path.join(image, 'images/demo/src'));
 });
+
+test('splitting: what a dynamic import loads is a chunk beside main.mjs, read only when that import runs', async (t) => {
+  const root = path.join(work, 'split');
+  write(root, {
+    'images/two/src/main.ts': `const role = process.env.ROLE ?? 'a';
+const { run } = role === 'a' ? await import('./a.ts') : await import('./b.ts');
+console.log(JSON.stringify({ said: run() }));`,
+    'images/two/src/a.ts': "export const run = () => 'a, small';",
+    'images/two/src/b.ts': "export const run = () => 'b, ' + 'with a big client'.repeat(1);",
+  });
+  const bundle = await bundleService({ root, entry: 'images/two/src/main.ts', splitting: true });
+  t.true(bundle.chunks.length >= 2, 'one chunk per role (and maybe one of shared helpers)');
+  for (const c of bundle.chunks) t.regex(c.name, /^chunk-[A-Z0-9]+\.mjs$/);
+  t.false(bundle.code.includes('with a big client'), 'main.mjs holds neither role');
+  const dir = path.join(work, 'split-image');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'main.mjs'), bundle.code);
+  for (const c of bundle.chunks) writeFileSync(path.join(dir, c.name), c.code);
+  const run = (role: string) => JSON.parse(execFileSync(process.execPath, [path.join(dir, 'main.mjs')], { encoding: 'utf8', env: { ...process.env, ROLE: role } })) as { said: string };
+  t.is(run('a').said, 'a, small');
+  t.is(run('b').said, 'b, with a big client');
+});
