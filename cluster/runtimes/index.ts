@@ -26,16 +26,20 @@ export function isRuntimeName(name: string): name is RuntimeName {
 export function createRuntime(name: RuntimeName | string, options: RuntimeOptions): Runtime {
   if (!isRuntimeName(name)) throw new Error(`unknown runtime "${name}" (supported: ${runtimeNames.join(', ')})`);
   if (name === 'local') return new LocalRuntime(options);
+  // Checked now, not on first use: `dev up --runtime kind` must fail before it remembers the runtime.
+  const file = runtimeModule(name);
+  if (!existsSync(file)) throw new Error(`the ${name} runtime is not built yet (no ${path.relative(options.projectDir, file)}); use --runtime local (the default) or --runtime docker`);
   return lazyRuntime(name, options);
 }
+
+const runtimeModule = (name: RuntimeName) => path.join(path.dirname(new URL(import.meta.url).pathname), name, 'index.ts');
 
 /** A runtime whose module is imported on first call, so picking `local` never loads docker or Kubernetes code. */
 function lazyRuntime(name: RuntimeName, options: RuntimeOptions): Runtime {
   let loaded: Promise<Runtime> | undefined;
   const load = (): Promise<Runtime> => {
     loaded ??= (async () => {
-      const file = path.join(path.dirname(new URL(import.meta.url).pathname), name, 'index.ts');
-      if (!existsSync(file)) throw new Error(`the ${name} runtime is not built yet (no ${path.relative(options.projectDir, file)}); use --runtime local (the default) or --runtime docker`);
+      const file = runtimeModule(name);
       const mod = (await import(pathToFileURL(file).href)) as Partial<RuntimeModule>;
       if (typeof mod.createRuntime !== 'function') throw new Error(`${file} does not export createRuntime(options)`);
       return mod.createRuntime(options);

@@ -86,3 +86,14 @@ test('the last runtime used is remembered in .dev/state; a flag overrides it', a
   t.is(pickRuntime({ devDir }, undefined), 'kind');
   t.is(pickRuntime({ devDir }, 'docker'), 'docker');
 });
+
+test('dev up --runtime kind (not built) fails saying what to use, and later commands still follow the local runtime', async (t) => {
+  const dir = await tempDevDir(t);
+  const up = await dev(['up', '--runtime', 'kind'], { DEV_DIR: dir });
+  t.is(up.code, 1);
+  t.regex(up.stderr, /the kind runtime is not built yet .*use --runtime local/);
+  t.is(pickRuntime({ devDir: dir }, undefined), 'local', 'the unusable runtime is not remembered');
+  const status = await dev(['status', '--json'], { DEV_DIR: dir });
+  t.is(status.code, 0);
+  t.is((JSON.parse(status.stdout) as { runtime: string }).runtime, 'local');
+});
