@@ -8,7 +8,7 @@
  * `DEV_LOCAL_EXEC=tsx` runs the sources through tsx instead (slower to start; see bench/local-up.ts).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleService } from '../../images/bundle.ts';
@@ -123,8 +123,8 @@ export async function buildEntry(
 
   const { code, inputs: relInputs } = await bundleService({ root: projectDir, entry, paths: 'absolute', replace });
   // Installed packages change together with the lockfile, so it stands for them: a warm check stats a few
-  // dozen files, not the thousands of node_modules the bundle read.
-  // the bundler's own code too: a change in how bundles are made makes them again.
+  // dozen files, not the thousands of node_modules the bundle read. The bundler's own code is an input too, so
+  // a change in how bundles are made makes them again.
   const inputs = [
     ...relInputs.filter((p) => !p.split('/').includes('node_modules')).map((p) => path.resolve(projectDir, p)),
     path.join(projectDir, 'package-lock.json'),
