@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { freePort, waitFor } from '@saas/kit/testing';
 import type { SystemStatus } from '../../cluster/runtime.ts';
 import { createRuntime } from '../../cluster/runtimes/index.ts';
 import type { SmokeResult } from '../../cluster/smoke/flow.ts';
+import { acceptsConnections } from '../helpers/net.ts';
 import { dev, devBin } from './helpers/dev.ts';
 
 const projectDir = fileURLToPath(new URL('../..', import.meta.url));
@@ -41,18 +41,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function portAnswers(url: string): Promise<boolean> {
-  const u = new URL(url);
-  return new Promise((resolve) => {
-    const s = net.connect(Number(u.port), u.hostname);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 function viaProxy(proxyPort: number, url: string): Promise<{ status: number; body: string }> {
@@ -157,7 +145,10 @@ test('dev up → status → test twice → kill -9 recovered → logs → connec
   t.deepEqual(pids.filter(alive), [], 'every service and Scope app process is gone');
   t.deepEqual(markedProcesses(devDir), [], 'no process of this dev folder is left');
   const open: string[] = [];
-  for (const u of urls) if (await portAnswers(u)) open.push(u);
+  for (const u of urls) {
+    const { port, hostname } = new URL(u);
+    if (await acceptsConnections(Number(port), hostname)) open.push(u);
+  }
   t.deepEqual(open, [], 'no port is left listening');
   const gone = await dev(['status', '--json'], env);
   t.is((JSON.parse(gone.stdout) as SystemStatus).endpoints, null);

@@ -10,6 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, waitFor } from '@saas/kit/testing';
+import { acceptsConnections } from '../helpers/net.ts';
 import { StepError, type EngineEvent } from '../../cluster/events.ts';
 import { loadManifests } from '../../cluster/manifests/load.ts';
 import type { Manifests } from '../../cluster/manifests/types.ts';
@@ -47,17 +48,6 @@ async function up(m: Manifests = manifests, rt = runtime): Promise<{ status: Sys
 const readState = () => JSON.parse(readFileSync(path.join(devDir, 'state/local.json'), 'utf8')) as LocalState;
 const pidOf = (s: SystemStatus, name: string) => s.services.find((x) => x.name === name)?.pid;
 const started = (events: EngineEvent[]) => events.filter((e) => e.type === 'started' && e.kind === 'service').map((e) => (e as { step: string }).step);
-
-function connectable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 test.before(async () => {
   first = await up();
@@ -318,7 +308,7 @@ test.serial('down stops everything, Scope apps too, even with the supervisor dea
   for (const s of status.services) {
     for (const url of Object.values(s.urls ?? {})) {
       const port = Number(new URL(url).port);
-      t.false(await connectable(port), `${s.name} ${url} closed`);
+      t.false(await acceptsConnections(port), `${s.name} ${url} closed`);
     }
   }
   const after = await runtime.status();

@@ -6,13 +6,13 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { freePort, waitFor } from '@saas/kit/testing';
 import { buildImage, type Built } from '../../cluster/runtimes/local/build.ts';
+import { acceptsConnections } from '../helpers/net.ts';
 
 const projectDir = path.resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(path.join(tmpdir(), 'stand-ins-'));
@@ -47,15 +47,9 @@ async function run(image: string, env: Record<string, string>): Promise<Run> {
   return { child, output: () => out, exit };
 }
 
-const listening = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-
 /** Listening, and its start-up line (which says how the database was made) logged. */
 async function ready(r: Run, port: number): Promise<void> {
-  await waitFor('pglite listening', async () => (await listening(port)) && /accepting connections/.test(r.output()), 120_000, 100);
+  await waitFor('pglite listening', async () => (await acceptsConnections(port)) && /accepting connections/.test(r.output()), 120_000, 100);
 }
 
 async function stop(r: Run): Promise<void> {
