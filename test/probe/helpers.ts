@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { Scanner, randomProbeID } from '../../images/scope/src/probe/scan.ts';
+import { Scanner, randomProbeID, type ScannerOptions } from '../../images/scope/src/probe/scan.ts';
 
 export interface CapturedLog {
   log: Logger;
@@ -22,8 +22,8 @@ export function captureLog(): CapturedLog {
   return { log, lines, messages: () => lines.map((l) => l.msg) };
 }
 
-/** A scanner of this machine's real /proc, Docker and Kubernetes off, as the tests use it. */
-export function procScanner(): Scanner {
+/** A scanner of this machine's real /proc, Docker and Kubernetes off unless overrides turn them on. */
+export function procScanner(overrides: Partial<ScannerOptions> = {}): Scanner {
   const hostName = os.hostname();
   return new Scanner({
     procRoot: '/proc',
@@ -35,5 +35,6 @@ export function procScanner(): Scanner {
     docker: false,
     kubernetes: false,
     windowMs: 3000,
+    ...overrides,
   });
 }

@@ -5,9 +5,8 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { Scanner, randomProbeID } from '../../images/scope/src/probe/scan.ts';
 import { inCluster, SERVICE_ACCOUNT_TOKEN } from '../../images/scope/src/probe/kubernetes.ts';
-import { captureLog } from './helpers.ts';
+import { captureLog, procScanner } from './helpers.ts';
 
 // No Kubernetes API server can run on this machine: these tests stand up a small loopback mock of the
 // one endpoint the probe calls (list pods), over TLS, with a mounted-style service account.
@@ -81,18 +80,7 @@ const pod = (name: string, uid: string, nodeName: string, extra: Record<string, 
 });
 
 function scannerFor(prefix: string, log = captureLog(), sourceTimeoutMs?: number) {
-  return new Scanner({
-    procRoot: '/proc',
-    hostID: hostName,
-    hostName,
-    probeID: randomProbeID(),
-    version: '1.13.2',
-    log: log.log,
-    docker: false,
-    kubernetes: { pathPrefix: prefix, nodeName: 'node-a' },
-    windowMs: 3000,
-    sourceTimeoutMs,
-  });
+  return procScanner({ log: log.log, kubernetes: { pathPrefix: prefix, nodeName: 'node-a' }, sourceTimeoutMs });
 }
 
 const sa = makeServiceAccount();
