@@ -9,7 +9,7 @@ import { $ } from 'zx';
 import { AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, VersionApi, type V1Pod } from '@kubernetes/client-node';
 import { buildImages, imageSpec, type ImageName } from '../../cluster/images/index.ts';
 import { KUBECONFIG_PATH } from '../../infra/test-cluster/layout.ts';
-import { loadImages } from '../../infra/test-cluster/load.ts';
+import { loadImages, nodeImages } from '../../infra/test-cluster/load.ts';
 
 export interface Cluster {
   kc: KubeConfig;
@@ -80,7 +80,10 @@ export async function ourImage(name: ImageName): Promise<string> {
   const tag = built.get(name)?.tag;
   if (!tag) throw new Error(`image ${name} was not built`);
   const { isTestCluster } = await cluster();
-  if (isTestCluster) await loadImages([tag]);
+  if (isTestCluster) {
+    const held = await nodeImages();
+    if (!held.includes(tag) && !held.includes(`docker.io/${tag}`)) await loadImages([tag]);
+  }
   else if (process.env.K8S_TEST_LOAD) await $({ quiet: true })`${process.env.K8S_TEST_LOAD.split(' ')} ${tag}`;
   else throw new Error('KUBECONFIG names another cluster: set K8S_TEST_LOAD to the command that loads an image into its node (e.g. "kind load docker-image")');
   return tag;
@@ -111,6 +114,22 @@ export async function runPod(namespace: string, name: string, image: string, com
   });
   const log = await core.readNamespacedPodLog({ name, namespace });
   return { phase: pod.status?.phase ?? '', log };
+}
+
+/** Starts a pod of our ui-server image (or another that serves /readyz on 8080) and waits until it is Ready. */
+export async function readyPod(namespace: string, name: string, image: string): Promise<V1Pod> {
+  const { core } = await cluster();
+  await core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name },
+      spec: { containers: [{ name, image, imagePullPolicy: 'Never', ports: [{ containerPort: 8080 }], readinessProbe: { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 1 } }] },
+    },
+  });
+  return waitFor(`pod ${name} Ready`, async () => {
+    const p = await core.readNamespacedPod({ name, namespace });
+    return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
+  });
 }
 
 /** A node script for runPod: the image has node and no shell. */
