@@ -53,14 +53,15 @@ async function failWithLog(name: Component, err: unknown): Promise<never> {
   throw new ClusterError(`${name}: ${message}\n--- last lines of ${logFile(name)}:\n${await logTail(name)}`, 'npm run k8s -- up tears down what it started; fix the cause above and run it again');
 }
 
-async function start(name: Component, version: string, net: Network, ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+async function start(name: Component, version: string, net: Network, ready: () => Promise<boolean>, timeoutMs: number, say: Say): Promise<void> {
   const pid = await startDaemon(daemon(name, version, net));
   await waitUntil(`${name} ready`, ready, timeoutMs, () => runningPid(name) === pid).catch((err: unknown) => failWithLog(name, err));
+  say(`${name} ready`);
 }
 
 async function startApiserver(version: string, net: Network, say: Say): Promise<void> {
   for (let attempt = 1; attempt <= APISERVER_STARTS; attempt++) {
-    await start('kube-apiserver', version, net, async () => (await getWithAdminCert(`${net.apiserverUrl}/readyz`)) === 200, 90_000);
+    await start('kube-apiserver', version, net, async () => (await getWithAdminCert(`${net.apiserverUrl}/readyz`)) === 200, 90_000, say);
     const write = await writeWorks();
     if (write.ok) return;
     say(`kube-apiserver serves reads but a write failed (${write.error}): the reflect2 trap of Kubernetes 1.20 on Go ≥ 1.18; restarting it (start ${attempt} of ${APISERVER_STARTS})`);
@@ -84,18 +85,19 @@ async function bringUp(say: Say): Promise<void> {
   await writeConfigs(net, cgroupDriver());
   await writeFile(state.dnsHosts, '', { flag: 'a' });
 
-  await start('etcd', version, net, async () => (await getPlain(`${ETCD_CLIENT_URL}/health`)) === 200, 30_000);
+  await start('etcd', version, net, async () => (await getPlain(`${ETCD_CLIENT_URL}/health`)) === 200, 30_000, say);
   await startApiserver(version, net, say);
-  await start('kube-controller-manager', version, net, async () => true, 1_000);
-  await start('kube-scheduler', version, net, async () => true, 1_000);
-  await start('containerd', version, net, async () => existsSync(state.containerdSocket), 30_000);
+  await start('kube-controller-manager', version, net, async () => true, 1_000, say);
+  await start('kube-scheduler', version, net, async () => true, 1_000, say);
+  await start('containerd', version, net, async () => existsSync(state.containerdSocket), 30_000, say);
   await importArchive(pauseArchivePath(version));
-  await start('dnsmasq', version, net, async () => true, 1_000);
-  await start('dns-watch', version, net, async () => (await readFile(state.dnsHosts, 'utf8')).includes('kubernetes.default'), 30_000);
-  await start('kubelet', version, net, async () => (await getPlain(`http://127.0.0.1:${KUBELET_HEALTHZ_PORT}/healthz`)) === 200, 60_000);
-  await start('kube-proxy', version, net, async () => (await getPlain(`http://${KUBE_PROXY_HEALTHZ}/healthz`)) === 200, 60_000);
+  await start('dnsmasq', version, net, async () => true, 1_000, say);
+  await start('dns-watch', version, net, async () => (await readFile(state.dnsHosts, 'utf8')).includes('kubernetes.default'), 30_000, say);
+  await start('kubelet', version, net, async () => (await getPlain(`http://127.0.0.1:${KUBELET_HEALTHZ_PORT}/healthz`)) === 200, 60_000, say);
+  await start('kube-proxy', version, net, async () => (await getPlain(`http://${KUBE_PROXY_HEALTHZ}/healthz`)) === 200, 60_000, say);
   const core = adminClient();
   await waitUntil(`node ${NODE_NAME} Ready`, () => nodeReady(NODE_NAME, core), 120_000, () => runningPid('kubelet') !== undefined).catch((err: unknown) => failWithLog('kubelet', err));
+  say(`node ${NODE_NAME} Ready`);
   await waitUntil('the default service account', () => serviceAccountExists('default', 'default', core), 60_000).catch((err: unknown) => failWithLog('kube-controller-manager', err));
 
   const record: ClusterRecord = { version, nodeAddress: net.nodeAddress, apiserverUrl: net.apiserverUrl, podRange: `${net.pods.rangeStart}-${net.pods.rangeEnd}`, startedAt: new Date().toISOString() };

@@ -25,12 +25,15 @@ interface PidRecord {
 const pidFile = (name: string) => join(state.pids, `${name}.json`);
 export const logFile = (name: string) => join(state.logs, `${name}.log`);
 
-/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. */
+/**
+ * Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. Undefined when it
+ * is gone or a zombie (exited, its parent has not reaped it yet).
+ */
 export function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[22 - 3];
+    const [processState, ...fields] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return processState === 'Z' ? undefined : fields[22 - 4];
   } catch {
     return undefined;
   }
@@ -67,12 +70,10 @@ function readRecord(name: string): PidRecord | undefined {
   }
 }
 
-/** The pid of our daemon `name` if it still runs (a zombie does not count). */
+/** The pid of our daemon `name` if it still runs. */
 export function runningPid(name: string): number | undefined {
   const record = readRecord(name);
-  if (!record || processStartTime(record.pid) !== record.startTime) return undefined;
-  const status = readFileSync(`/proc/${record.pid}/status`, 'utf8');
-  return /^State:\s+Z/m.test(status) ? undefined : record.pid;
+  return record && processStartTime(record.pid) === record.startTime ? record.pid : undefined;
 }
 
 /** Names of every daemon with a pid file, running or not. */

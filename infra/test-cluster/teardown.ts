@@ -44,7 +44,8 @@ export async function teardown(): Promise<TeardownReport> {
   const report: TeardownReport = { stopped: [], podProcesses: 0, shims: 0, mounts: 0, chains: 0, cgroups: 0, sysctls: [] };
   const order = [...COMPONENTS].reverse();
   const stop = async (name: string) => {
-    if (await stopDaemon(name, graceFor(name))) report.stopped.push(name);
+    const started = Date.now();
+    if (await stopDaemon(name, graceFor(name))) report.stopped.push(`${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   };
   const until: Component = 'containerd';
   for (const name of order.slice(0, order.indexOf(until))) await stop(name);
