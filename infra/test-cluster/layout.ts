@@ -10,6 +10,9 @@ export const CACHE_DIR = process.env.SAAS_TEST_CLUSTER_CACHE ?? join(process.env
 /** Pids, certificates, configs, data and logs of the running cluster. */
 export const STATE_DIR = process.env.SAAS_TEST_CLUSTER_STATE ?? '/var/lib/saas-test-cluster';
 
+/** Held while `up`, `down` or `load` runs; outside STATE_DIR, which `down` empties. */
+export const LOCK_FILE = process.env.SAAS_TEST_CLUSTER_LOCK ?? '/run/saas-test-cluster.lock';
+
 /** The admin kubeconfig `up` writes; tests read it when KUBECONFIG is unset. */
 export const KUBECONFIG_PATH = join(STATE_DIR, 'kubeconfig');
 

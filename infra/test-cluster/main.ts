@@ -6,6 +6,7 @@ import { describe, status, up } from './cluster.ts';
 import { ClusterError, requireRoot } from './host.ts';
 import { KUBECONFIG_PATH } from './layout.ts';
 import { loadImages } from './load.ts';
+import { withLock } from './lock.ts';
 import { teardown } from './teardown.ts';
 
 const started = Date.now();
@@ -15,19 +16,20 @@ const USAGE = 'usage: npm run k8s -- up | down | status | load IMAGE...';
 async function main(command: string | undefined, args: string[]): Promise<number> {
   switch (command) {
     case 'up':
-      await up(say);
+      await withLock(say, () => up(say));
       say('up');
       console.log(`KUBECONFIG=${KUBECONFIG_PATH}`);
       return 0;
     case 'down': {
       requireRoot();
-      const r = await teardown();
+      const r = await withLock(say, teardown);
       say(`stopped ${r.stopped.join(', ') || 'nothing (nothing ran)'}`);
       say(`killed ${r.podProcesses} pod processes and ${r.shims} shims; unmounted ${r.mounts}; removed ${r.chains} KUBE-* chains and ${r.cgroups} cgroups`);
       say(r.sysctls.length ? `restored ${r.sysctls.join(', ')}` : 'no sysctl to restore');
       return 0;
     }
     case 'status': {
+      requireRoot();
       const s = await status();
       for (const line of describe(s)) console.log(line);
       if (!s.apiAnswers) {
@@ -38,7 +40,8 @@ async function main(command: string | undefined, args: string[]): Promise<number
       return 0;
     }
     case 'load':
-      await loadImages(args);
+      requireRoot();
+      await withLock(say, () => loadImages(args));
       say(`loaded ${args.join(' ')} into the node's containerd`);
       return 0;
     default:
