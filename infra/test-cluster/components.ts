@@ -30,6 +30,20 @@ const DNS_WATCH = fileURLToPath(new URL('./dns-watch.ts', import.meta.url));
 /** Kubernetes components log through klog; one level above the default says what they are doing. */
 const klog = ['--v=1', '--logtostderr=true'];
 
+/** The controller manager's and the scheduler's common flags: their identity, secure port on loopback only, one of each. */
+function controlPlaneClient(name: 'kube-controller-manager' | 'kube-scheduler'): string[] {
+  return [
+    `--kubeconfig=${kubeconfigFor(name)}`,
+    `--authentication-kubeconfig=${kubeconfigFor(name)}`,
+    `--authorization-kubeconfig=${kubeconfigFor(name)}`,
+    '--bind-address=127.0.0.1',
+    '--port=0',
+    `--cert-dir=${join(state.config, name)}`,
+    '--leader-elect=false',
+    ...klog,
+  ];
+}
+
 export function daemon(name: Component, version: string, net: Network): Daemon {
   switch (name) {
     case 'etcd':
@@ -82,36 +96,20 @@ export function daemon(name: Component, version: string, net: Network): Daemon {
         name,
         command: binaryPath(version, name),
         args: [
-          `--kubeconfig=${kubeconfigFor(name)}`,
-          `--authentication-kubeconfig=${kubeconfigFor(name)}`,
-          `--authorization-kubeconfig=${kubeconfigFor(name)}`,
-          '--bind-address=127.0.0.1',
-          '--port=0',
-          `--cert-dir=${join(state.config, 'controller-manager')}`,
+          ...controlPlaneClient(name),
           `--root-ca-file=${pki.caCert}`,
           `--service-account-private-key-file=${pki.saKey}`,
           `--cluster-signing-cert-file=${pki.caCert}`,
           `--cluster-signing-key-file=${pki.caKey}`,
           '--use-service-account-credentials=true',
           `--service-cluster-ip-range=${SERVICE_CIDR}`,
-          '--leader-elect=false',
-          ...klog,
         ],
       };
     case 'kube-scheduler':
       return {
         name,
         command: binaryPath(version, name),
-        args: [
-          `--kubeconfig=${kubeconfigFor(name)}`,
-          `--authentication-kubeconfig=${kubeconfigFor(name)}`,
-          `--authorization-kubeconfig=${kubeconfigFor(name)}`,
-          '--bind-address=127.0.0.1',
-          '--port=0',
-          `--cert-dir=${join(state.config, 'scheduler')}`,
-          '--leader-elect=false',
-          ...klog,
-        ],
+        args: controlPlaneClient(name),
       };
     case 'containerd':
       return { name, command: 'containerd', args: [`--config=${configFile.containerd}`] };

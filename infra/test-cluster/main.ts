@@ -2,7 +2,6 @@
  * npm run k8s -- up | down | status | load IMAGE...
  * A single-node Kubernetes for the tests, built from Debian's packages (see README, "Kubernetes tests").
  */
-import { describe, status, up } from './cluster.ts';
 import { ClusterError, requireRoot } from './host.ts';
 import { KUBECONFIG_PATH } from './layout.ts';
 import { loadImages } from './load.ts';
@@ -15,11 +14,13 @@ const USAGE = 'usage: npm run k8s -- up | down | status | load IMAGE...';
 
 async function main(command: string | undefined, args: string[]): Promise<number> {
   switch (command) {
-    case 'up':
+    case 'up': {
+      const { up } = await import('./cluster.ts');
       await withLock(say, () => up(say));
       say('up');
       console.log(`KUBECONFIG=${KUBECONFIG_PATH}`);
       return 0;
+    }
     case 'down': {
       requireRoot();
       const r = await withLock(say, teardown);
@@ -30,6 +31,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
     }
     case 'status': {
       requireRoot();
+      const { describe, status } = await import('./cluster.ts');
       const s = await status();
       for (const line of describe(s)) console.log(line);
       if (!s.apiAnswers) {
