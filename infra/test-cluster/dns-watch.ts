@@ -14,7 +14,7 @@ const core = kc.makeApiClient(CoreV1Api);
 const informer = makeInformer<V1Service>(kc, '/api/v1/services', () => core.listServiceForAllNamespaces());
 
 let written: string | undefined;
-async function sync(): Promise<void> {
+async function write(): Promise<void> {
   const hosts = serviceHosts(informer.list());
   if (hosts === written) return;
   await writeFile(`${state.dnsHosts}.new`, hosts);
@@ -26,8 +26,29 @@ async function sync(): Promise<void> {
 }
 
 const report = (err: unknown) => console.error(`${new Date().toISOString()} ${err instanceof Error ? err.message : String(err)}`);
-informer.on('change', () => void sync().catch(report));
-informer.on('connect', () => void sync().catch(report));
+
+/** One write at a time; changes that arrive meanwhile are folded into one more write. */
+let writing: Promise<void> | undefined;
+let again = false;
+function sync(): void {
+  if (writing) {
+    again = true;
+    return;
+  }
+  writing = (async () => {
+    do {
+      again = false;
+      await write();
+    } while (again);
+  })()
+    .catch(report)
+    .finally(() => {
+      writing = undefined;
+    });
+}
+
+informer.on('change', sync);
+informer.on('connect', sync);
 informer.on('error', (err) => {
   report(err);
   setTimeout(() => void informer.start().catch(report), 1000);
@@ -37,4 +58,4 @@ process.on('SIGTERM', () => {
   process.exit(0);
 });
 await informer.start();
-await sync();
+sync();
