@@ -92,13 +92,18 @@ async function bringUp(say: Say): Promise<void> {
   await start('containerd', version, net, async () => existsSync(state.containerdSocket), 30_000, say);
   await importArchive(pauseArchivePath(version));
   await start('dnsmasq', version, net, async () => true, 1_000, say);
-  await start('dns-watch', version, net, async () => (await readFile(state.dnsHosts, 'utf8')).includes('kubernetes.default'), 30_000, say);
+  // The DNS feeder and kube-proxy get ready while the node does; only the kubelet needs containerd first.
+  const meanwhile = [
+    start('dns-watch', version, net, async () => (await readFile(state.dnsHosts, 'utf8')).includes('kubernetes.default'), 60_000, say),
+    start('kube-proxy', version, net, async () => (await getPlain(`http://${KUBE_PROXY_HEALTHZ}/healthz`)) === 200, 60_000, say),
+  ];
+  for (const pending of meanwhile) pending.catch(() => undefined);
   await start('kubelet', version, net, async () => (await getPlain(`http://127.0.0.1:${KUBELET_HEALTHZ_PORT}/healthz`)) === 200, 60_000, say);
-  await start('kube-proxy', version, net, async () => (await getPlain(`http://${KUBE_PROXY_HEALTHZ}/healthz`)) === 200, 60_000, say);
   const core = adminClient();
   await waitUntil(`node ${NODE_NAME} Ready`, () => nodeReady(NODE_NAME, core), 120_000, () => runningPid('kubelet') !== undefined).catch((err: unknown) => failWithLog('kubelet', err));
   say(`node ${NODE_NAME} Ready`);
   await waitUntil('the default service account', () => serviceAccountExists('default', 'default', core), 60_000).catch((err: unknown) => failWithLog('kube-controller-manager', err));
+  await Promise.all(meanwhile);
 
   const record: ClusterRecord = { version, nodeAddress: net.nodeAddress, apiserverUrl: net.apiserverUrl, podRange: `${net.pods.rangeStart}-${net.pods.rangeEnd}`, startedAt: new Date().toISOString() };
   await writeFile(state.cluster, JSON.stringify(record, null, 2) + '\n');
