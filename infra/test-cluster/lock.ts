@@ -22,7 +22,8 @@ export async function withLock<T>(say: (line: string) => void, body: () => Promi
       writeSync(fd, `${process.pid}\n`);
       closeSync(fd);
       break;
-    } catch {
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = holder();
       if (pid === undefined) {
         rmSync(LOCK_FILE, { force: true });

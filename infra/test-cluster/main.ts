@@ -15,6 +15,7 @@ const USAGE = 'usage: npm run k8s -- up | down | status | load IMAGE...';
 async function main(command: string | undefined, args: string[]): Promise<number> {
   switch (command) {
     case 'up': {
+      requireRoot();
       const { up } = await import('./cluster.ts');
       await withLock(say, () => up(say));
       say('up');
