@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { StepError, step, type Diagnosis, type EngineEvent, type EventSink } from '../events.ts';
 import type { Endpoints } from '../runtime.ts';
 import { pino } from 'pino';
+import { SESSION_COOKIE } from '@saas/kit/contracts';
 import type { ProbeEvent, ProbeOptions } from '../../images/scope/src/probe/main.ts';
 import { CookieJar, Unexpected, describe, parseJson, request, type Answer } from './http.ts';
 
@@ -60,7 +61,6 @@ interface Mail {
 }
 
 const LOG_LINES = 20;
-const SESSION_COOKIE = '_weave_scope_session';
 
 let probeModule: Promise<typeof import('../../images/scope/src/probe/main.ts')> | undefined;
 
