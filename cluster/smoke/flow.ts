@@ -5,7 +5,7 @@ import { StepError, step, type Diagnosis, type EngineEvent, type EventSink } fro
 import type { Endpoints } from '../runtime.ts';
 import { pino } from 'pino';
 import { SESSION_COOKIE } from '@saas/kit/contracts';
-import type { ProbeEvent, ProbeOptions } from '../../images/scope/src/probe/main.ts';
+import type { ProbeEvent, ProbeOptions } from '@saas/scope/probe';
 import { CookieJar, Unexpected, describe, parseJson, request, type Answer } from './http.ts';
 
 /** A running probe, as images/scope/src/probe/main.ts's startProbe returns it (the part the flow uses). */
@@ -62,7 +62,7 @@ interface Mail {
 
 const LOG_LINES = 20;
 
-let probeModule: Promise<typeof import('../../images/scope/src/probe/main.ts')> | undefined;
+let probeModule: Promise<typeof import('@saas/scope/probe')> | undefined;
 
 /** Starts loading the probe (it pulls in the Docker client and the report encoder) ahead of its step. */
 export function preloadProbe(): void {
@@ -70,7 +70,7 @@ export function preloadProbe(): void {
 }
 
 function loadProbeModule() {
-  probeModule ??= import('../../images/scope/src/probe/main.ts');
+  probeModule ??= import('@saas/scope/probe');
   return probeModule;
 }
 
