@@ -44,7 +44,7 @@ const transientAttempts = 3;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function answersReady(url: string, timeoutMs = 2000): Promise<boolean> {
+async function answersReady(url: string, timeoutMs = 2000): Promise<boolean> {
   try {
     const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel();

@@ -34,6 +34,8 @@ export interface ProcessApp extends AppHandle {
   child?: ChildProcess;
   /** How our own child ended, once it did. */
   ended?: string;
+  /** Set when we stop it ourselves: its end is then no news. */
+  removing?: boolean;
   exited?: Promise<void>;
 }
 
@@ -73,7 +75,7 @@ export class ProcessBackend implements AppBackend<ProcessApp> {
     app.exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         app.ended = signal ? `killed by ${signal}` : `exited with code ${code}`;
-        this.opts.log.warn({ org, pid, code, signal, log: logFile }, `app ${app.ended}`);
+        if (!app.removing) this.opts.log.warn({ org, pid, code, signal, log: logFile }, `app ${app.ended}`);
         resolve();
       });
     });
@@ -95,6 +97,7 @@ export class ProcessBackend implements AppBackend<ProcessApp> {
   }
 
   async remove(app: ProcessApp, graceMs: number): Promise<void> {
+    app.removing = true;
     const ours = app.child ? !app.ended : await isRecordedApp(app);
     if (ours) await terminateGroup(app.pid, graceMs);
     if (app.exited) await app.exited;
