@@ -79,6 +79,12 @@ export const LABELS = {
 /** The role label's value on an organisation's Scope app. */
 export const APP_ROLE = 'scope-app';
 
+/**
+ * The local runtime's label: set to the project's .dev folder in the environment of its daemon and every
+ * process it starts (inherited by their children), so `dev down` finds them all.
+ */
+export const LOCAL_MARKER_ENV = 'SAAS_DEV_DIR';
+
 // ---------------------------------------------------------------- the process provisioner's pid records
 
 /** One running Scope app of the process provisioner, kept as `<stateDir>/<org>.json`. */
