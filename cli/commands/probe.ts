@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { pino } from 'pino';
-import type { ProbeEvent } from '../../images/scope/src/probe/main.ts';
+import type { ProbeEvent } from '@saas/scope/probe';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../args.ts';
 import { openRuntime, pickRuntime, type Context } from '../context.ts';
 
@@ -22,7 +22,7 @@ export async function probe(ctx: Context, values: Record<string, unknown>, posit
     ctx.stderr.write(`dev probe: '${url}' is not an http(s) URL\n`);
     return EXIT_USAGE;
   }
-  const { startProbe } = await import('../../images/scope/src/probe/main.ts');
+  const { startProbe } = await import('@saas/scope/probe');
   let lastFailure = '';
   const handle = startProbe({
     url,

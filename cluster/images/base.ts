@@ -14,7 +14,8 @@ import { promisify } from 'node:util';
 import type { EventSink } from '../events.ts';
 import { followJsonStream, isNotFound, type Docker } from './docker.ts';
 import { createTar, withParentDirs, type TarEntry } from './tar.ts';
-import { LABEL_PREFIX, stateDir } from './paths.ts';
+import { LABELS } from '@saas/kit/contracts';
+import { stateDir } from './paths.ts';
 
 const run = promisify(execFile);
 
@@ -146,7 +147,7 @@ export async function importHostNodeBase(docker: Docker, tag: string, files?: Ho
     changes: [
       'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin',
       'WORKDIR /app',
-      `LABEL ${LABEL_PREFIX}.base=host-node`,
+      `LABEL ${LABELS.base}=host-node`,
       'CMD ["node"]',
     ],
   } as object);

@@ -13,7 +13,8 @@ import { resolveBaseImage, type BaseImage } from './base.ts';
 import { bundleBrowser, bundleService } from './bundle.ts';
 import { makeBuildContext } from './context.ts';
 import { followJsonStream, isNotFound, requireDocker, connectDocker, type Docker } from './docker.ts';
-import { IMAGE_REPO_PREFIX, LABEL_PREFIX, PROJECT_ROOT, stateDir } from './paths.ts';
+import { LABELS } from '@saas/kit/contracts';
+import { IMAGE_REPO_PREFIX, PROJECT_ROOT, stateDir } from './paths.ts';
 import { allImageSpecs, type ImageSpec } from './specs.ts';
 
 export interface BuiltImage {
@@ -139,7 +140,7 @@ async function dockerBuild(
   const stream = await docker.buildImage(Readable.from([context]), {
     t: tag,
     buildargs: { BASE: base.ref },
-    labels: { [`${LABEL_PREFIX}.image`]: name, [`${LABEL_PREFIX}.inputs`]: inputsHash },
+    labels: { [LABELS.image]: name, [LABELS.inputs]: inputsHash },
     rm: true,
     forcerm: true,
     nocache: noCache,
@@ -175,14 +176,14 @@ async function dockerBuild(
 }
 
 /** A container label naming images it starts by tag (app-mapper's Scope app image): those are kept. */
-export const REFERENCES_LABEL = `${LABEL_PREFIX}.references`;
+export const REFERENCES_LABEL = LABELS.references;
 
 /**
  * Removes older builds of the same image that nothing uses: not run by a container (the daemon refuses, and we
  * ignore, those) and not named by a container's REFERENCES_LABEL.
  */
 async function pruneOld(docker: Docker, name: string, keepTag: string): Promise<void> {
-  const images = await docker.listImages({ filters: { label: [`${LABEL_PREFIX}.image=${name}`] } });
+  const images = await docker.listImages({ filters: { label: [`${LABELS.image}=${name}`] } });
   const containers = await docker.listContainers({ all: true, filters: { label: [REFERENCES_LABEL] } });
   const referenced = new Set(containers.flatMap((c) => (c.Labels[REFERENCES_LABEL] ?? '').split(',')));
   for (const img of images) {

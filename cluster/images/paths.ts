@@ -5,8 +5,7 @@ import { fileURLToPath } from 'node:url';
 /** The project's root folder (where package.json, images/ and manifests/ are). */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 
-/** Every label we put on Docker objects starts with this. */
-export const LABEL_PREFIX = 'scope-saas';
+export { LABEL_PREFIX } from '@saas/kit/contracts';
 
 /** Repository of the service images: scope-saas/<image>:<input hash>. */
 export const IMAGE_REPO_PREFIX = 'scope-saas';

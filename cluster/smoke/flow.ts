@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { StepError, step, type Diagnosis, type EngineEvent, type EventSink } from '../events.ts';
 import type { Endpoints } from '../runtime.ts';
 import { pino } from 'pino';
-import type { ProbeEvent, ProbeOptions } from '../../images/scope/src/probe/main.ts';
+import { SESSION_COOKIE } from '@saas/kit/contracts';
+import type { ProbeEvent, ProbeOptions } from '@saas/scope/probe';
 import { CookieJar, Unexpected, describe, parseJson, request, type Answer } from './http.ts';
 
 /** A running probe, as images/scope/src/probe/main.ts's startProbe returns it (the part the flow uses). */
@@ -60,9 +61,8 @@ interface Mail {
 }
 
 const LOG_LINES = 20;
-const SESSION_COOKIE = '_weave_scope_session';
 
-let probeModule: Promise<typeof import('../../images/scope/src/probe/main.ts')> | undefined;
+let probeModule: Promise<typeof import('@saas/scope/probe')> | undefined;
 
 /** Starts loading the probe (it pulls in the Docker client and the report encoder) ahead of its step. */
 export function preloadProbe(): void {
@@ -70,7 +70,7 @@ export function preloadProbe(): void {
 }
 
 function loadProbeModule() {
-  probeModule ??= import('../../images/scope/src/probe/main.ts');
+  probeModule ??= import('@saas/scope/probe');
   return probeModule;
 }
 

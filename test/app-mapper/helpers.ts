@@ -7,11 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { WebSocket } from 'ws';
 import { readConfig } from '@saas/kit';
 import { freePort, waitFor, type Maildev } from '@saas/kit/testing';
 import { createUsersService } from '../../images/users/src/app.ts';
 import { configSpec as usersConfigSpec } from '../../images/users/src/config.ts';
-import type { AppRecord } from '../../images/app-mapper/src/provisioners/process-reaper.ts';
+import type { AppRecord } from '@saas/app-mapper/reaper';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -220,6 +221,17 @@ export async function untilReady(what: string, fn: () => Promise<RawResponse>, t
     const r = await fn();
     return r.status === 503 ? undefined : r;
   }, timeoutMs, 100);
+}
+
+/** The first topology diff a Scope app's websocket sends; the socket is closed after it. */
+export async function firstTopologyDiff(wsUrl: string, headers: Record<string, string>): Promise<{ text: string; add?: { id: string }[] }> {
+  const ws = new WebSocket(wsUrl, { headers });
+  const text = await new Promise<string>((resolve, reject) => {
+    ws.once('message', (d) => resolve(d.toString()));
+    ws.once('error', reject);
+  });
+  ws.close();
+  return { text, ...(JSON.parse(text) as { add?: { id: string }[] }) };
 }
 
 // ---------------------------------------------------------------- the process provisioner's records

@@ -3,10 +3,9 @@
  * with two organisations, beside the real users service, ui-server and maildev (test/helpers/stack.ts).
  */
 import test from 'ava';
-import { WebSocket } from 'ws';
 import { waitFor } from '@saas/kit/testing';
 import { startStack, type Stack } from '../helpers/stack.ts';
-import { alive, createOrg, postReport, raw, readRecord, startAppMapper, tempDir, untilReady, type Org, type RunningAppMapper } from './helpers.ts';
+import { alive, createOrg, firstTopologyDiff, postReport, raw, readRecord, startAppMapper, tempDir, untilReady, type Org, type RunningAppMapper } from './helpers.ts';
 
 let stack: Stack;
 let mapper: RunningAppMapper | undefined;
@@ -71,14 +70,8 @@ test.serial('the map page and its websocket through the frontend', async (t) => 
   t.is(page.status, 200);
   t.regex(String(page.headers['content-type']), /text\/html/);
 
-  const ws = new WebSocket(`${stack.frontendUrl.replace('http', 'ws')}/api/app/${a.name}/api/topology/hosts/ws`, { headers: { cookie: a.cookie } });
-  const first = await new Promise<string>((resolve, reject) => {
-    ws.once('message', (d) => resolve(d.toString()));
-    ws.once('error', reject);
-  });
-  ws.close();
-  const diff = JSON.parse(first) as { add?: { id: string }[] };
-  t.true(Array.isArray(diff.add) && diff.add.length > 0, first.slice(0, 200));
+  const diff = await firstTopologyDiff(`${stack.frontendUrl.replace('http', 'ws')}/api/app/${a.name}/api/topology/hosts/ws`, { cookie: a.cookie });
+  t.true(Array.isArray(diff.add) && diff.add.length > 0, diff.text.slice(0, 200));
 });
 
 test.serial('stopping the stack stops app-mapper and both organisation apps', async (t) => {

@@ -24,6 +24,7 @@ import type {
   SystemStatus,
   UpOptions,
 } from '../../runtime.ts';
+import { APP_ROLE, appName } from '@saas/kit/contracts';
 import { buildImages, REFERENCES_LABEL, type BuiltImage } from '../../images/build.ts';
 import { connectDocker, dockerSocketGroup, dockerSocketPath, isNotFound, requireDocker, type Docker } from '../../images/docker.ts';
 import { projectHash } from '../../images/paths.ts';
@@ -369,7 +370,7 @@ export class DockerRuntime implements Runtime {
       await Promise.all(
         containers.map((c) => {
           const name = (c.Names[0] ?? c.Id).replace(/^\//, '');
-          const what = c.Labels[LABELS.deployment] ?? (c.Labels[LABELS.org] ? `scope-app-${c.Labels[LABELS.org]}` : name);
+          const what = c.Labels[LABELS.deployment] ?? (c.Labels[LABELS.org] ? appName(c.Labels[LABELS.org] ?? '') : name);
           return step(emit, `stop/${what}`, 'stop', `stop ${what}`, () => this.removeContainer(docker, c.Id, 10), () => `removed ${name}`);
         }),
       );
@@ -399,7 +400,7 @@ export class DockerRuntime implements Runtime {
         if (!info) return;
         const labels = info.Config.Labels ?? {};
         const name = info.Name.replace(/^\//, '');
-        if (labels[LABELS.role] === 'scope-app') {
+        if (labels[LABELS.role] === APP_ROLE) {
           apps.push({ org: labels[LABELS.org] ?? '?', state: info.State.Status, container: name, url: `http://${name}:8080` });
           return;
         }
@@ -443,10 +444,10 @@ export class DockerRuntime implements Runtime {
   private async containerFor(docker: Docker, service: string): Promise<string> {
     const containers = await docker.listContainers({ all: true, filters: this.projectFilter() });
     const hit = containers.find(
-      (c) => c.Labels[LABELS.deployment] === service || c.Labels[LABELS.org] === service || `scope-app-${c.Labels[LABELS.org]}` === service || c.Names.includes(`/${service}`),
+      (c) => c.Labels[LABELS.deployment] === service || c.Labels[LABELS.org] === service || appName(c.Labels[LABELS.org] ?? '') === service || c.Names.includes(`/${service}`),
     );
     if (!hit) {
-      const known = containers.map((c) => c.Labels[LABELS.deployment] ?? `scope-app-${c.Labels[LABELS.org]}`).sort();
+      const known = containers.map((c) => c.Labels[LABELS.deployment] ?? appName(c.Labels[LABELS.org] ?? '')).sort();
       throw new StepError({ summary: `no container for ${JSON.stringify(service)} in the docker runtime`, hint: known.length ? `known: ${known.join(', ')}` : 'nothing is up: run `dev up --runtime docker`' });
     }
     return hit.Id;

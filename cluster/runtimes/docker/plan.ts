@@ -14,18 +14,9 @@ import type { Container, Deployment, Manifests, Probe, Service } from '../../man
 import { findServiceRefs, replaceRefs } from '../../manifests/refs.ts';
 import { resolveContainerPort, selectedDeployment } from '../../manifests/validate.ts';
 import { runnerFor } from '../local/plan.ts';
-import { LABEL_PREFIX } from '../../images/paths.ts';
+import { LABELS } from '@saas/kit/contracts';
 
-export const LABELS = {
-  project: `${LABEL_PREFIX}.project`,
-  role: `${LABEL_PREFIX}.role`,
-  deployment: `${LABEL_PREFIX}.deployment`,
-  config: `${LABEL_PREFIX}.config`,
-  readiness: `${LABEL_PREFIX}.readiness`,
-  urls: `${LABEL_PREFIX}.urls`,
-  org: `${LABEL_PREFIX}.org`,
-  image: `${LABEL_PREFIX}.image`,
-} as const;
+export { LABELS };
 
 /** Where the stand-ins keep their data in the container (a named volume, kept by `down` unless wiped). */
 export const DATA_MOUNT = '/data';

@@ -16,7 +16,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { killRecordedApps } from '../../../images/app-mapper/src/provisioners/process-reaper.ts';
+import { killRecordedApps } from '@saas/app-mapper/reaper';
 import { readJson, writeJsonAtomic } from './fsutil.ts';
 import { rotateIfLarge } from './logfile.ts';
 import { devPaths } from './paths.ts';

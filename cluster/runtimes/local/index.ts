@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { killRecordedApps, readRecords } from '../../../images/app-mapper/src/provisioners/process-reaper.ts';
+import { killRecordedApps, readRecords } from '@saas/app-mapper/reaper';
 import { step, StepError, type Diagnosis, type EventSink, type StepKind } from '../../events.ts';
 import type { DownOptions, Endpoints, LogOptions, Runtime, RuntimeOptions, ScopeAppStatus, ServiceStatus, SystemStatus, UpOptions } from '../../runtime.ts';
 import { buildEntry, buildImage, execMode, type Built } from './build.ts';

@@ -41,8 +41,7 @@ export function devPaths(projectDir: string, devDir?: string): DevPaths {
   };
 }
 
-/** Set in the environment of the daemon and every process it starts (inherited by their children). */
-export const markerVariable = 'SAAS_DEV_DIR';
+export { LOCAL_MARKER_ENV as markerVariable } from '@saas/kit/contracts';
 
 /** How services run: esbuild bundles (the default, faster to start), or the sources through tsx (DEV_LOCAL_EXEC=tsx). */
 export type ExecMode = 'bundle' | 'tsx';

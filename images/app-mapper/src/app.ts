@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import replyFrom, { type FastifyReplyFromHooks } from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { createHttpServer, HttpError, type HttpServer, type Logger } from '@saas/kit';
+import { probeIdPattern } from '@saas/kit/contracts';
 import type { AppManager } from './apps.ts';
 import { appPrefix, checkOrgName, parseAppPath } from './paths.ts';
 import type { Store } from './store.ts';
@@ -25,8 +26,6 @@ export interface AppMapperServer extends HttpServer {
   /** Closes proxied websockets; call before app.close() so the server can stop. */
   closeWebsockets(): void;
 }
-
-const probeIdPattern = /^[\x21-\x7e]{1,128}$/;
 
 /** Connection-level errors that mean the app process is gone or restarting. */
 const deadAppCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);

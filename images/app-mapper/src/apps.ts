@@ -1,14 +1,15 @@
 /**
- * Sits between the routes and a provisioner: hands out an org's ready app (or a 503 with Retry-After while it
- * starts), keeps the database's org → app record in step, and stops apps nobody used for APP_IDLE_SECONDS
- * (an open websocket counts as use).
+ * Sits between the routes and the app lifecycle: hands out an org's ready app (or a 503 with Retry-After while
+ * it starts), keeps the database's org → app record in step, and has the lifecycle stop apps nobody used for
+ * APP_IDLE_SECONDS (an open websocket counts as use).
  */
 import { HttpError, type Logger } from '@saas/kit';
-import type { AppInstance, Provisioner } from './provisioners/types.ts';
+import type { AppLifecycle } from './provisioners/lifecycle.ts';
+import type { AppInstance } from './provisioners/types.ts';
 import type { Store } from './store.ts';
 
 export interface AppManagerOptions {
-  provisioner: Provisioner;
+  provisioner: AppLifecycle;
   store: Store;
   log: Logger;
   idleSeconds: number;
@@ -16,14 +17,10 @@ export interface AppManagerOptions {
   sweepEveryMs?: number;
 }
 
-interface Usage {
-  lastUsed: number;
-  connections: number;
-  recorded?: string;
-}
 
 export class AppManager {
-  private readonly usage = new Map<string, Usage>();
+  /** org → what its database row says (state, address, identity), so unchanged apps are not written again. */
+  private readonly recorded = new Map<string, string>();
   private readonly writes = new Map<string, Promise<void>>();
   private sweeper?: NodeJS.Timeout;
   private sweeping = false;
@@ -64,21 +61,15 @@ export class AppManager {
   }
 
   touch(org: string): void {
-    const u = this.usage.get(org);
-    if (u) u.lastUsed = Date.now();
-    else this.usage.set(org, { lastUsed: Date.now(), connections: 0 });
+    this.opts.provisioner.touch(org);
   }
 
   connectionOpened(org: string): void {
-    this.touch(org);
-    (this.usage.get(org) as Usage).connections += 1;
+    this.opts.provisioner.connectionOpened(org);
   }
 
   connectionClosed(org: string): void {
-    const u = this.usage.get(org);
-    if (!u) return;
-    u.connections = Math.max(0, u.connections - 1);
-    u.lastUsed = Date.now();
+    this.opts.provisioner.connectionClosed(org);
   }
 
   /** The app refused or dropped a connection: let the provisioner re-check it so the next use restarts it. */
@@ -95,24 +86,8 @@ export class AppManager {
     const stopped: string[] = [];
     try {
       this.opts.store.prune(now);
-      for (const app of await this.opts.provisioner.list()) {
-        if (app.state !== 'ready' && app.state !== 'starting') {
-          this.record(app);
-          continue;
-        }
-        let u = this.usage.get(app.org);
-        if (!u) {
-          // An app adopted from a previous app-mapper: its idle time counts from now.
-          u = { lastUsed: now, connections: 0 };
-          this.usage.set(app.org, u);
-        }
-        if (u.connections > 0 || now - u.lastUsed < this.opts.idleSeconds * 1000) continue;
-        this.opts.log.info({ org: app.org, idleSeconds: Math.round((now - u.lastUsed) / 1000) }, 'stopping idle app');
-        await this.opts.provisioner.stop(app.org);
-        stopped.push(app.org);
-        const after = await this.opts.provisioner.status(app.org);
-        if (after) this.record(after);
-      }
+      stopped.push(...(await this.opts.provisioner.stopIdle(this.opts.idleSeconds * 1000, now)));
+      for (const app of await this.opts.provisioner.list()) this.record(app);
     } catch (err) {
       this.opts.log.error({ err }, 'idle sweep failed');
     } finally {
@@ -133,13 +108,11 @@ export class AppManager {
 
   /** Writes the org → app row when its state or address changed since the last write. */
   private record(app: AppInstance): void {
-    const u = this.usage.get(app.org) ?? { lastUsed: Date.now(), connections: 0 };
-    this.usage.set(app.org, u);
     const signature = `${app.state}|${app.url}|${app.ref}|${app.startedAt.getTime()}`;
-    if (u.recorded === signature) return;
-    u.recorded = signature;
+    if (this.recorded.get(app.org) === signature) return;
+    this.recorded.set(app.org, signature);
     void this.writeRecord(app).catch((err: Error) => {
-      if (u.recorded === signature) u.recorded = undefined;
+      if (this.recorded.get(app.org) === signature) this.recorded.delete(app.org);
       this.opts.log.warn({ err: err.message, org: app.org }, 'could not record the app');
     });
   }

@@ -5,15 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { HttpError, type Logger } from '@saas/kit';
-import { orgIdPattern } from './provisioners/types.ts';
+import { isOrgId, parseProbeAuthorization, PROBE_AUTH_EXPECTED, SESSION_COOKIE } from '@saas/kit/contracts';
 
 export interface OrgRef {
   organizationID: string;
   organizationName?: string;
 }
 
-export const sessionCookie = '_weave_scope_session';
-const probeAuth = /^Scope-Probe\s+token=([\x21-\x7e]{1,512})$/i;
 
 export interface UsersClientOptions {
   baseUrl: string;
@@ -35,8 +33,8 @@ export class UsersClient {
 
   /** The organisation of a probe token (`Authorization: Scope-Probe token=…`); 401 when missing or wrong. */
   async lookupProbe(authorization: string | undefined): Promise<OrgRef> {
-    if (!authorization) throw new HttpError(401, 'missing Authorization header (Scope-Probe token=<probe token>)');
-    if (!probeAuth.test(authorization.trim())) throw new HttpError(401, 'malformed Authorization header; expected Scope-Probe token=<probe token>');
+    if (!authorization) throw new HttpError(401, `missing Authorization header (${PROBE_AUTH_EXPECTED})`);
+    if (!parseProbeAuthorization(authorization)) throw new HttpError(401, `malformed Authorization header; expected ${PROBE_AUTH_EXPECTED}`);
     return this.lookup(`probe\0${authorization.trim()}`, '/private/api/users/lookup', { authorization: authorization.trim() });
   }
 
@@ -44,7 +42,7 @@ export class UsersClient {
   async lookupOrg(orgName: string, cookieHeader: string | undefined): Promise<OrgRef> {
     const session = sessionFrom(cookieHeader);
     if (!session) throw new HttpError(401, 'not logged in');
-    const cookie = `${sessionCookie}=${session}`;
+    const cookie = `${SESSION_COOKIE}=${session}`;
     const org = await this.lookup(`org\0${orgName}\0${cookie}`, `/private/api/users/lookup/${encodeURIComponent(orgName)}`, { cookie });
     if (org.organizationName !== undefined && org.organizationName !== orgName) {
       throw new HttpError(502, 'users service answered for another organisation');
@@ -105,7 +103,7 @@ export class UsersClient {
       return { ok: false, error: new HttpError(502, `users service failed (HTTP ${res.status})`) };
     }
     const b = (body ?? {}) as { organizationID?: unknown; organizationName?: unknown };
-    if (typeof b.organizationID !== 'string' || !orgIdPattern.test(b.organizationID)) {
+    if (!isOrgId(b.organizationID)) {
       this.opts.log.error({ organizationID: b.organizationID }, 'users service returned an invalid organisation ID');
       return { ok: false, error: new HttpError(502, 'users service returned an invalid organisation ID') };
     }
@@ -126,7 +124,7 @@ export function sessionFrom(cookieHeader: string | undefined): string | undefine
   for (const part of cookieHeader.split(';')) {
     const eq = part.indexOf('=');
     if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === sessionCookie) {
+    if (part.slice(0, eq).trim() === SESSION_COOKIE) {
       const value = part.slice(eq + 1).trim();
       return value && /^[\x21-\x7e]{1,4096}$/.test(value) && !value.includes(';') ? value : undefined;
     }

@@ -3,4 +3,5 @@ export * from './log.ts';
 export * from './errors.ts';
 export * from './http.ts';
 export * from './service.ts';
+export * from './process.ts';
 export * from './db.ts';

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { ConfigError, readConfig, port, str, type ConfigOf, type ConfigSpec } from './config.ts';
+import { port, str, type ConfigOf, type ConfigSpec } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
+import { readConfigOrExit, stopOnSignals } from './process.ts';
 
 export interface StartedService {
   app: FastifyInstance;
@@ -28,19 +29,8 @@ const listenSpec = {
  */
 export async function runService<S extends ConfigSpec>(def: ServiceDefinition<S>): Promise<void> {
   const log = createLogger(def.name);
-  let config: ConfigOf<S>;
-  let listen: ConfigOf<typeof listenSpec>;
-  try {
-    listen = readConfig(listenSpec);
-    config = readConfig(def.config);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      log.fatal({ problems: err.problems }, `${def.name}: ${err.message}`);
-      process.stderr.write(`${def.name}: ${err.message}\n`);
-      process.exit(78);
-    }
-    throw err;
-  }
+  const listen = readConfigOrExit(def.name, listenSpec, log);
+  const config = readConfigOrExit(def.name, def.config, log);
 
   let started: StartedService;
   try {
@@ -51,27 +41,9 @@ export async function runService<S extends ConfigSpec>(def: ServiceDefinition<S>
     process.exit(1);
   }
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    const timer = setTimeout(() => {
-      log.error('graceful shutdown timed out; exiting');
-      process.exit(1);
-    }, def.shutdownTimeoutMs ?? 8000);
-    timer.unref();
-    try {
-      started.setReady?.(false);
-      await started.app.close();
-      await started.close?.();
-      log.info('stopped');
-      process.exit(0);
-    } catch (err) {
-      log.error({ err }, 'shutdown failed');
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  stopOnSignals(log, async () => {
+    started.setReady?.(false);
+    await started.app.close();
+    await started.close?.();
+  }, def.shutdownTimeoutMs);
 }

@@ -5,24 +5,17 @@
  */
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { ConfigError, createLogger, port, readConfig, str } from '@saas/kit';
+import { createLogger, port, readConfigOrExit, str } from '@saas/kit';
 
 const require = createRequire(import.meta.url);
 const log = createLogger('mailcatcher');
 
-let config;
-try {
-  config = readConfig({
-    smtpPort: port('SMTP_PORT', { default: 1025, doc: 'where mail is accepted' }),
-    webPort: port('PORT', { default: 1080, doc: 'the web UI and REST API' }),
-    host: str('HOST', { default: '0.0.0.0' }),
-    mailDir: str('MAIL_DIR', { default: '', doc: 'where mails are kept; empty keeps them in memory' }),
-  });
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`mailcatcher: ${err.message}\n`);
-  process.exit(78);
-}
+const config = readConfigOrExit('mailcatcher', {
+  smtpPort: port('SMTP_PORT', { default: 1025, doc: 'where mail is accepted' }),
+  webPort: port('PORT', { default: 1080, doc: 'the web UI and REST API' }),
+  host: str('HOST', { default: '0.0.0.0' }),
+  mailDir: str('MAIL_DIR', { default: '', doc: 'where mails are kept; empty keeps them in memory' }),
+});
 
 if (config.mailDir) mkdirSync(config.mailDir, { recursive: true });
 

@@ -7,27 +7,20 @@
 import './liftoff.ts';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { ConfigError, createLogger, int, port, readConfig, str } from '@saas/kit';
+import { createLogger, int, port, readConfigOrExit, stopOnSignals, str } from '@saas/kit';
 import { createPgliteServer } from '@saas/kit/pglite';
 import { DataDirError, ensureDatabase, initOnlyVariable, type Made } from './initdb.ts';
 
 const log = createLogger('pglite');
 
-let config;
-try {
-  config = readConfig({
-    port: port('PORT', { default: 5432, doc: 'the Postgres wire-protocol port' }),
-    host: str('HOST', { default: '0.0.0.0' }),
-    dataDir: str('DATA_DIR', { default: '', doc: 'where the database lives; empty keeps it in memory' }),
-    maxConnections: int('MAX_CONNECTIONS', { default: 32, min: 2, max: 1000 }),
-    templateDir: str('TEMPLATE_DIR', { default: '', doc: 'where a new database is copied from (made by initdb once); empty: initdb for each' }),
-    sharedBuffers: str('SHARED_BUFFERS', { default: '2MB', doc: 'PostgreSQL shared_buffers, e.g. 16MB' }),
-  });
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`pglite: ${err.message}\n`);
-  process.exit(78);
-}
+const config = readConfigOrExit('pglite', {
+  port: port('PORT', { default: 5432, doc: 'the Postgres wire-protocol port' }),
+  host: str('HOST', { default: '0.0.0.0' }),
+  dataDir: str('DATA_DIR', { default: '', doc: 'where the database lives; empty keeps it in memory' }),
+  maxConnections: int('MAX_CONNECTIONS', { default: 32, min: 2, max: 1000 }),
+  templateDir: str('TEMPLATE_DIR', { default: '', doc: 'where a new database is copied from (made by initdb once); empty: initdb for each' }),
+  sharedBuffers: str('SHARED_BUFFERS', { default: '2MB', doc: 'PostgreSQL shared_buffers, e.g. 16MB' }),
+});
 
 if (process.env[initOnlyVariable] === '1') {
   mkdirSync(config.dataDir, { recursive: true });
@@ -61,25 +54,7 @@ try {
 }
 log.info({ port: config.port, host: config.host, dataDir: config.dataDir || '(memory)', database: made, startMs: Date.now() - t0 }, 'PGlite accepting connections');
 
-let stopping = false;
-async function stop(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'shutting down');
-  const timer = setTimeout(() => {
-    log.error('shutdown timed out; exiting');
-    process.exit(1);
-  }, 8000);
-  timer.unref();
-  try {
-    await server.stop();
-    await db.close();
-    log.info('stopped');
-    process.exit(0);
-  } catch (err) {
-    log.error({ err }, 'shutdown failed');
-    process.exit(1);
-  }
-}
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
+stopOnSignals(log, async () => {
+  await server.stop();
+  await db.close();
+});

@@ -4,7 +4,9 @@ import { unauthorized } from '@saas/kit';
 import type { Organization, Store, UserWithOrganization } from './store.ts';
 import { newSessionId, sha256 } from './tokens.ts';
 
-export const SESSION_COOKIE = '_weave_scope_session';
+import { SESSION_COOKIE } from '@saas/kit/contracts';
+
+export { SESSION_COOKIE };
 
 export interface SessionUser extends UserWithOrganization {
   organization: Organization;

@@ -1,7 +1,8 @@
 import type { Logger } from '@saas/kit';
 import { containerProvisionerFromEnv } from './container.ts';
 import { ProcessProvisioner } from './process.ts';
-import type { Provisioner, ProvisionerKind } from './types.ts';
+import type { AppLifecycle } from './lifecycle.ts';
+import type { ProvisionerKind } from './types.ts';
 
 export interface ProvisionerSettings {
   kind: ProvisionerKind;
@@ -12,7 +13,7 @@ export interface ProvisionerSettings {
 }
 
 /** The provisioner for the runtime (config validation refuses the ones not built yet). */
-export function createProvisioner(s: ProvisionerSettings): Provisioner {
+export function createProvisioner(s: ProvisionerSettings): AppLifecycle {
   switch (s.kind) {
     case 'process':
       return new ProcessProvisioner({ stateDir: s.stateDir, log: s.log.child({ provisioner: 'process' }), command: s.appCommand, startTimeoutMs: s.startTimeoutMs });
@@ -24,5 +25,6 @@ export function createProvisioner(s: ProvisionerSettings): Provisioner {
   }
 }
 
-export type { Provisioner, AppInstance, AppState, ProvisionerKind } from './types.ts';
+export type { AppBackend, AppHandle, AppInstance, AppLiveness, AppState, ProvisionerKind } from './types.ts';
+export { AppLifecycle } from './lifecycle.ts';
 export { killRecordedApps } from './process-reaper.ts';

@@ -5,27 +5,18 @@
  */
 import { readFile, readdir, rm, writeFile, mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { APP_ORG_ENV, appRecordFile, formatAppRecord, parseAppRecord, recordFileOrg, type AppRecord } from '@saas/kit/contracts';
 
-export interface AppRecord {
-  pid: number;
-  port: number;
-  org: string;
-  /** ISO timestamp. */
-  startedAt: string;
-}
+export type { AppRecord };
+export { APP_ORG_ENV as orgEnvMarker };
 
-/** Set in each app's environment so a recorded pid can be told apart from an unrelated process that reused it. */
-export const orgEnvMarker = 'SCOPE_APP_MAPPER_ORG';
-
-const recordName = /^([a-z0-9]{1,40})\.json$/;
-
-export const recordPath = (stateDir: string, org: string) => path.join(stateDir, `${org}.json`);
+export const recordPath = (stateDir: string, org: string) => path.join(stateDir, appRecordFile(org));
 
 export async function writeRecord(stateDir: string, record: AppRecord): Promise<void> {
   await mkdir(stateDir, { recursive: true });
   const file = recordPath(stateDir, record.org);
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(record)}\n`);
+  await writeFile(tmp, formatAppRecord(record));
   await rename(tmp, file);
 }
 
@@ -45,16 +36,11 @@ export async function readRecords(stateDir: string): Promise<{ records: AppRecor
   const records: AppRecord[] = [];
   const broken: string[] = [];
   for (const name of names.sort()) {
-    const m = recordName.exec(name);
-    if (!m) continue;
-    try {
-      const r = JSON.parse(await readFile(path.join(stateDir, name), 'utf8')) as Partial<AppRecord>;
-      if (Number.isInteger(r.pid) && (r.pid as number) > 1 && Number.isInteger(r.port) && r.org === m[1] && typeof r.startedAt === 'string') {
-        records.push(r as AppRecord);
-      } else broken.push(name);
-    } catch {
-      broken.push(name);
-    }
+    const org = recordFileOrg(name);
+    if (!org) continue;
+    const record = parseAppRecord(await readFile(path.join(stateDir, name), 'utf8').catch(() => ''), org);
+    if (record) records.push(record);
+    else broken.push(name);
   }
   return { records, broken };
 }
@@ -83,7 +69,7 @@ export async function isRecordedApp(record: Pick<AppRecord, 'pid' | 'org'>): Pro
     if (code === 'ENOENT') return isAlive(record.pid) && !(await procExists());
     return false;
   }
-  return environ.toString('utf8').split('\0').includes(`${orgEnvMarker}=${record.org}`);
+  return environ.toString('utf8').split('\0').includes(`${APP_ORG_ENV}=${record.org}`);
 }
 
 async function procExists(): Promise<boolean> {

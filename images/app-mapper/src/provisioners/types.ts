@@ -1,7 +1,7 @@
 /**
- * How app-mapper gets one Scope app per organisation. The process provisioner runs each app as a local Node
- * process; container (dockerode, one container per org on a network) and Kubernetes (Deployment + Service
- * `scope-app-<orgID>`) provisioners implement the same interface.
+ * How app-mapper gets one Scope app per organisation: one AppLifecycle (lifecycle.ts) over a narrow AppBackend
+ * per runtime — a local process, a container (dockerode, one per org on a network), and later a Kubernetes
+ * Deployment + Service `scope-app-<orgID>`.
  */
 
 export type AppState = 'starting' | 'ready' | 'stopped' | 'crashed';
@@ -17,32 +17,47 @@ export interface AppInstance {
   reason?: string;
   /** While starting or crashed: seconds a client should wait before trying again. */
   retryAfterSeconds?: number;
-  /** Provisioner-specific identity (process id, container id, Deployment name), for logs and status. */
+  /** Backend-specific identity (process id, container id, Deployment name), for logs and status. */
   ref: string;
-}
-
-export interface Provisioner {
-  readonly kind: ProvisionerKind;
-  /**
-   * Returns the org's app, starting it when none runs (or it died). Never waits for readiness: a new app comes
-   * back in state 'starting' and turns 'ready' on its own; callers answer 503 until then.
-   */
-  ensure(org: string): Promise<AppInstance>;
-  /** The org's app as last seen, without starting anything; undefined when this provisioner never ran one. */
-  status(org: string): Promise<AppInstance | undefined>;
-  /** Stops the org's app and waits until it is gone. */
-  stop(org: string): Promise<void>;
-  list(): Promise<AppInstance[]>;
-  /** Stops every app this provisioner runs (graceful shutdown). */
-  stopAll(): Promise<void>;
-  /** Called when the app could not be reached: re-checks it, so the next ensure() restarts a dead one. */
-  reportUnreachable(org: string): Promise<void>;
-  /** Takes over (or removes) apps a previous app-mapper left behind. */
-  init(): Promise<void>;
 }
 
 export const provisionerKinds = ['process', 'docker', 'kubernetes'] as const;
 export type ProvisionerKind = (typeof provisionerKinds)[number];
 
-/** Organisation IDs come from users and name Kubernetes objects, so nothing else may pass. */
-export const orgIdPattern = /^[a-z0-9]{1,40}$/;
+/** One app a backend made (or found): enough for the backend to address, check and remove it again. */
+export interface AppHandle {
+  org: string;
+  /** Backend-specific identity for logs and status, e.g. `pid 4242`. */
+  ref: string;
+  startedAt: Date;
+}
+
+/**
+ * What a backend sees of an app. `running` leaves readiness to the lifecycle (GET <url>/readyz); a backend
+ * that knows it better (a Deployment's available replicas) answers `ready` itself.
+ */
+export type AppLiveness =
+  | { state: 'running' }
+  | { state: 'ready' }
+  /** `transient`: the start failed for a reason of the moment (a port taken): start again at once, no backoff. */
+  | { state: 'gone'; reason: string; transient?: boolean };
+
+/**
+ * The few verbs a runtime provides; everything else (one start per org, readiness, backoff, adoption, idle
+ * stops, shutdown) is the lifecycle's. A backend keeps no per-org state of its own beyond its handles.
+ */
+export interface AppBackend<H extends AppHandle = AppHandle> {
+  readonly kind: ProvisionerKind;
+  /** Creates the org's app, replacing any earlier instance of it; resolves once it was started, not ready. */
+  start(org: string): Promise<H>;
+  /** Where app-mapper reaches the app; undefined when it cannot be reached (it died before it had an address). */
+  url(app: H): Promise<string | undefined>;
+  /** Cheap: called on use at most every `recheckMs`, and while the app starts. */
+  alive(app: H): Promise<AppLiveness>;
+  /** Stops the app (SIGTERM first, then SIGKILL after graceMs) and forgets it; gone already is fine. */
+  remove(app: H, graceMs: number): Promise<void>;
+  /** The apps this backend finds running or left over (from a previous app-mapper), to adopt or remove. */
+  list(): Promise<H[]>;
+  /** The app's last lines of output, for the log when it fails. */
+  logTail(app: H): Promise<string>;
+}

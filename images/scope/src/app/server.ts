@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import websocket from '@fastify/websocket';
 // the kit's modules one by one: its index also loads pg (~14 MB of RSS) that the app has no use for
+import { probeIdPattern } from '@saas/kit/contracts';
 import { badRequest, HttpError, notFound } from '@saas/kit/errors';
 import { createHttpServer } from '@saas/kit/http';
 import type { Logger } from '@saas/kit/log';
@@ -35,7 +36,6 @@ export interface ScopeApp {
   close(): Promise<void>;
 }
 
-const PROBE_ID = /^[\x21-\x7e]{1,128}$/;
 
 /** The Scope app: report ingestion, the topology API and websockets, and the map page. */
 export async function buildScopeApp(opts: ScopeAppOptions): Promise<ScopeApp> {
@@ -60,7 +60,7 @@ export async function buildScopeApp(opts: ScopeAppOptions): Promise<ScopeApp> {
       if (!Buffer.isBuffer(body) || body.length === 0) throw badRequest('empty report body');
       const probeHeader = request.headers['x-scope-probe-id'];
       const probeID = typeof probeHeader === 'string' && probeHeader !== '' ? probeHeader : 'unknown';
-      if (!PROBE_ID.test(probeID)) throw badRequest('X-Scope-Probe-ID must be 1 to 128 printable characters');
+      if (!probeIdPattern.test(probeID)) throw badRequest('X-Scope-Probe-ID must be 1 to 128 printable characters');
       let report;
       try {
         report = decodeReport(body, {

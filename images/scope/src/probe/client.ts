@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { gunzipSync } from 'node:zlib';
+import { PROBE_ID_HEADER, probeAuthorization } from '@saas/kit/contracts';
 
 export interface ProbeIdentity {
   token: string;
@@ -25,10 +26,10 @@ const MAX_RESPONSE_BYTES = 1024 * 1024;
 export function probeHeaders(id: ProbeIdentity, body?: { length: number; contentType: string; contentEncoding?: string }): Record<string, string> {
   const h: Record<string, string> = { 'User-Agent': `Scope_Probe/${id.version}` };
   if (body) h['Content-Length'] = String(body.length);
-  h.Authorization = `Scope-Probe token=${id.token}`;
+  h.Authorization = probeAuthorization(id.token);
   if (body?.contentEncoding) h['Content-Encoding'] = body.contentEncoding;
   if (body) h['Content-Type'] = body.contentType;
-  h['X-Scope-Probe-ID'] = id.probeID;
+  h[PROBE_ID_HEADER] = id.probeID;
   h['X-Scope-Probe-Version'] = id.version;
   h['Accept-Encoding'] = 'gzip';
   h.Connection = 'close';

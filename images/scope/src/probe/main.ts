@@ -2,7 +2,7 @@
  * The probe role of the scope image (SCOPE_ROLE=probe): reads its configuration from the environment,
  * publishes until SIGTERM or SIGINT, then stops cleanly (aborting any request in flight) and exits 0.
  */
-import { ConfigError, createLogger, int, readConfig, str, url } from '@saas/kit';
+import { createLogger, int, readConfigOrExit, stopOnSignals, str, url } from '@saas/kit';
 import { startProbe } from './probe.ts';
 
 export { startProbe, PROBE_VERSION, type ProbeOptions, type ProbeEvent, type RunningProbe } from './probe.ts';
@@ -18,17 +18,7 @@ export const probeConfigSpec = {
 
 export async function runProbe(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = createLogger('scope-probe');
-  let config;
-  try {
-    config = readConfig(probeConfigSpec, env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      log.fatal({ problems: err.problems }, `scope probe: ${err.message}`);
-      process.stderr.write(`scope probe: ${err.message}\n`);
-      process.exit(78);
-    }
-    throw err;
-  }
+  const config = readConfigOrExit('scope probe', probeConfigSpec, log, env);
   const probe = startProbe({
     url: config.url,
     token: config.token,
@@ -40,23 +30,10 @@ export async function runProbe(env: NodeJS.ProcessEnv = process.env): Promise<vo
   });
   log.info({ url: config.url, probeID: probe.probeID, host: probe.hostID, intervalMs: config.intervalMs }, 'probe started');
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping probe');
-    const timer = setTimeout(() => {
-      log.error('probe did not stop in time; exiting');
-      process.exit(1);
-    }, 8000);
-    timer.unref();
-    void probe.stop().then(() => {
-      log.info({ published: probe.published }, 'probe stopped');
-      process.exit(0);
-    });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  const signals = stopOnSignals(log, async () => {
+    await probe.stop();
+    log.info({ published: probe.published }, 'probe stopped');
+  });
   await probe.done;
-  if (!stopping) process.exit(1); // the loop ended on its own: an unexpected error, already logged
+  if (!signals.stopping) process.exit(1); // the loop ended on its own: an unexpected error, already logged
 }

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { forbidden, notFound, unauthorized } from '@saas/kit';
+import { parseProbeAuthorization, PROBE_AUTH_EXPECTED } from '@saas/kit/contracts';
 import type { UsersContext } from '../context.ts';
 import type { UserWithOrganization } from '../store.ts';
 import { secretsEqual, sha256 } from '../tokens.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const PROBE_AUTH = /^Scope-Probe\s+token=([^\s,]+)\s*$/i;
 
 export const ADMIN_PATH = '/private/admin';
 
@@ -67,10 +67,9 @@ export function privateRoutes(app: FastifyInstance, ctx: UsersContext): void {
 
   app.get('/private/api/users/lookup', async (request) => {
     const header = request.headers.authorization;
-    if (!header) throw unauthorized('missing Authorization header: Scope-Probe token=<probe token>');
-    const match = PROBE_AUTH.exec(header);
-    const token = match?.[1];
-    if (!token) throw unauthorized('malformed Authorization header: expected Scope-Probe token=<probe token>');
+    if (!header) throw unauthorized(`missing Authorization header: ${PROBE_AUTH_EXPECTED}`);
+    const token = parseProbeAuthorization(header);
+    if (!token) throw unauthorized(`malformed Authorization header: expected ${PROBE_AUTH_EXPECTED}`);
     const org = await store.findOrganizationByProbeTokenHash(sha256(token));
     if (!org || !secretsEqual(org.probeToken, token)) throw unauthorized('unknown probe token');
     if (!org.firstProbeUpdateAt) await store.recordProbeUpdate(org.id, clock());
