@@ -68,9 +68,11 @@ test('an out-of-range port names file, object and field path', (t) => {
   t.true(p.includes('manifests/local/users.yaml: Deployment/users: spec.template.spec.containers[0].ports[0].containerPort: must be an integer 1-65535 (got 0)'), p.join('\n'));
 });
 
+const supported = 'Deployment (apps/v1), Service (v1), ServiceAccount (v1), Role (rbac.authorization.k8s.io/v1), RoleBinding (rbac.authorization.k8s.io/v1), ConfigMap (v1), Secret (v1)';
+
 test('an unsupported kind is rejected with the supported list', (t) => {
-  const p = problems({ 'x.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: cfg }\ndata: { a: b }\n' });
-  t.deepEqual(p, ['x.yaml: ConfigMap/cfg: kind: unsupported kind "ConfigMap" (supported: Deployment (apps/v1), Service (v1))']);
+  const p = problems({ 'x.yaml': 'apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: { name: web }\nspec: {}\n' });
+  t.deepEqual(p, [`x.yaml: Ingress/web: kind: unsupported kind "Ingress" (supported: ${supported})`]);
 });
 
 test('YAML syntax errors carry the line and column', (t) => {
@@ -114,7 +116,7 @@ test('a document that is not an object, and one without a kind', (t) => {
   const p = problems({ 'odd.yaml': '- just\n- a list\n---\napiVersion: v1\nmetadata: { name: x }\n' });
   t.deepEqual(p, [
     'odd.yaml: document 1: must be a Kubernetes object (a mapping with apiVersion, kind, metadata), not a list',
-    'odd.yaml: document 2: kind: is required (supported: Deployment (apps/v1), Service (v1))',
+    `odd.yaml: document 2: kind: is required (supported: ${supported})`,
   ]);
 });
 
