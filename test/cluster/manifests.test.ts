@@ -237,36 +237,34 @@ test('ServiceAccount, Role, RoleBinding, ConfigMap and Secret are accepted, each
   t.is(m.deployments.length, 1);
 });
 
-test('schema: a wrong type, an unknown field and a missing required field name the file, the object and the field', (t) => {
-  const p = problems({
-    'manifests/local/users.yaml': deployment('users', { ports: '            - { name: http, containerPort: "8080" }' }),
-    'cfg.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: cfg }\ndata: { replicas: 3 }\n',
-    'secret.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: { name: s }\ndata: { password: "not base64!" }\n',
-    'sa.yaml': 'apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: sa }\nautomountServiceAccountToken: "yes"\n',
-    'role.yaml': 'apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: { name: r }\nrules:\n  - { apiGroups: [""], resources: [pods] }\n',
-    'binding.yaml': 'apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: { name: b }\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, nam: r }\n',
-  });
-  t.deepEqual(p.sort(), [
-    'binding.yaml: RoleBinding/b: roleRef.nam: unknown field (supported here: apiGroup, kind, name)',
-    'binding.yaml: RoleBinding/b: roleRef.name: is required',
-    'cfg.yaml: ConfigMap/cfg: data.replicas: must be a string, not a number',
-    'manifests/local/users.yaml: Deployment/users: spec.template.spec.containers[0].ports[0].containerPort: must be an integer 1-65535 (got "8080")',
-    'role.yaml: Role/r: rules[0].verbs: is required',
-    'sa.yaml: ServiceAccount/sa: automountServiceAccountToken: must be true or false, not a string',
-    'secret.yaml: Secret/s: data.password: must be base64 (put plain text under stringData) (got "not base64!")',
-  ]);
-});
+/** Each document alone, and the one problem it gives. */
+const schemaCases: [file: string, text: string, problem: string][] = [
+  [
+    'manifests/local/users.yaml',
+    deployment('users', { ports: '            - { name: http, containerPort: "8080" }' }),
+    'Deployment/users: spec.template.spec.containers[0].ports[0].containerPort: must be an integer 1-65535 (got "8080")',
+  ],
+  ['cfg.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: cfg }\ndata: { replicas: 3 }\n', 'ConfigMap/cfg: data.replicas: must be a string, not a number'],
+  ['secret.yaml', 'apiVersion: v1\nkind: Secret\nmetadata: { name: s }\ndata: { password: "not base64!" }\n', 'Secret/s: data.password: must be base64 (put plain text under stringData) (got "not base64!")'],
+  ['sa.yaml', 'apiVersion: v1\nkind: ServiceAccount\nmetadata: { name: sa }\nautomountServiceAccountToken: "yes"\n', 'ServiceAccount/sa: automountServiceAccountToken: must be true or false, not a string'],
+  ['role.yaml', 'apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: { name: r }\nrules:\n  - { apiGroups: [""], resources: [pods] }\n', 'Role/r: rules[0].verbs: is required'],
+  ['binding.yaml', 'apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: { name: b }\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: r, nam: r }\n', 'RoleBinding/b: roleRef.nam: unknown field (supported here: apiGroup, kind, name)'],
+  ['binding.yaml', 'apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: { name: b }\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role }\n', 'RoleBinding/b: roleRef.name: is required'],
+  ['a.yaml', deployment('a', { ports: '            - { name: http, containerPort: 8080, protocol: tcp }' }), 'Deployment/a: spec.template.spec.containers[0].ports[0].protocol: must be one of SCTP, TCP, UDP (got "tcp")'],
+  [
+    'a.yaml',
+    deployment('a', { probe: '          readinessProbe: { httpGet: { path: /readyz, port: 1.5 } }' }),
+    'Deployment/a: spec.template.spec.containers[0].readinessProbe.httpGet.port: must be an integer 1-65535 or a port name (lowercase letters, digits and "-", at most 15 characters, at least one letter) (got 1.5)',
+  ],
+  [
+    'a.yaml',
+    deployment('a', { probe: '          securityContext: { runAsUser: 1000, runAsGroop: 1000 }' }),
+    'Deployment/a: spec.template.spec.containers[0].securityContext.runAsGroop: unknown field (supported here: allowPrivilegeEscalation, appArmorProfile, capabilities, privileged, procMount, readOnlyRootFilesystem, runAsGroup, runAsNonRoot, runAsUser, seLinuxOptions, seccompProfile, windowsOptions)',
+  ],
+];
 
-test('schema: Kubernetes enums and int-or-string fields, unknown fields anywhere in the pod template', (t) => {
-  const p = problems({
-    'a.yaml':
-      deployment('a', { ports: '            - { name: http, containerPort: 8080, protocol: tcp }', probe: '          readinessProbe: { httpGet: { path: /readyz, port: 1.5 } }\n          securityContext: { runAsUser: 1000, runAsGroop: 1000 }' }),
-  });
-  t.deepEqual(p.sort(), [
-    'a.yaml: Deployment/a: spec.template.spec.containers[0].ports[0].protocol: must be one of SCTP, TCP, UDP (got "tcp")',
-    'a.yaml: Deployment/a: spec.template.spec.containers[0].readinessProbe.httpGet.port: must be an integer 1-65535 or a port name (lowercase letters, digits and "-", at most 15 characters, at least one letter) (got 1.5)',
-    'a.yaml: Deployment/a: spec.template.spec.containers[0].securityContext.runAsGroop: unknown field (supported here: allowPrivilegeEscalation, appArmorProfile, capabilities, privileged, procMount, readOnlyRootFilesystem, runAsGroup, runAsNonRoot, runAsUser, seLinuxOptions, seccompProfile, windowsOptions)',
-  ]);
+test('schema: a wrong type, an unknown field, a missing required field, an enum, an int-or-string: each names the file, the object and the field', (t) => {
+  for (const [file, text, problem] of schemaCases) t.deepEqual(problems({ [file]: text }), [`${file}: ${problem}`]);
 });
 
 test('references: a RoleBinding names a Role and ServiceAccounts that exist, a Deployment its ServiceAccount', (t) => {
