@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     dbs.push(db);
     return db;
   };
-  const users = await startUsers((await database()).url, mail.smtpUrl);
+  const users = await startUsers(mail.smtpUrl, (await database()).url);
   const org = await createOrg(users.url, mail, 'bench');
   const stateDir = await tempDir('bench');
   const mapper = await startAppMapper({ databaseUrl: (await database()).url, usersUrl: users.url, stateDir, env: { LOG_LEVEL: logLevel }, nodeArgs: process.env.BENCH_MAPPER_NODE_ARGS?.split(' ').filter(Boolean) });

@@ -1,8 +1,10 @@
 /**
- * The base image every service image starts FROM. `node:20-slim` when the daemon has it (or can pull it);
- * otherwise one made from this machine's own Node: a root file system holding the node binary, the
- * libraries `ldd` lists and a minimal /etc, imported with the Engine API (`docker import`). It has no
- * shell, so the images use exec-form CMD and HEALTHCHECK only.
+ * The base image every service image starts FROM: the service base, what every service would otherwise repeat
+ * (the non-root user, /app, the environment, the healthcheck script and HEALTHCHECK, the CMD), built here on the
+ * Node base. The Node base is `node:20-slim` when the daemon has it (or can pull it); otherwise one made from
+ * this machine's own Node: a root file system holding the node binary, the libraries `ldd` lists and a minimal
+ * /etc, imported with the Engine API (`docker import`). It has no shell, so the images use exec-form CMD and
+ * HEALTHCHECK only.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -21,15 +23,30 @@ const run = promisify(execFile);
 
 export const UPSTREAM_BASE = 'node:20-slim';
 export const HOST_BASE_REPO = 'scope-saas/node-base';
+export const SERVICE_BASE_REPO = 'scope-saas/service-base';
 /** The user every image runs as; the made base's /etc/passwd and node:20-slim both have it. */
 export const IMAGE_USER = '1000:1000';
+/** Copied into the service base as /app/healthcheck.mjs: the HEALTHCHECK and the docker runtime's TCP probe run it. */
+export const HEALTHCHECK_SCRIPT = new URL('./healthcheck.mjs', import.meta.url);
+
+/** A service's Dockerfile overrides what differs (PORT, HEALTHCHECK) and adds its own EXPOSE, assets and bundle. */
+const serviceBaseDockerfile = `ARG BASE
+FROM \${BASE}
+WORKDIR /app
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
+COPY healthcheck.mjs /app/
+USER ${IMAGE_USER}
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=5s --timeout=3s --start-period=15s --retries=3 CMD ["node", "/app/healthcheck.mjs", "http", "/healthz"]
+CMD ["node", "/app/main.mjs"]
+`;
 
 export interface BaseImage {
   /** What FROM gets, e.g. node:20-slim or scope-saas/node-base:3f2a…. */
   ref: string;
   /** The daemon's image id, part of every service image's input hash. */
   id: string;
-  /** How we got it. */
+  /** How we got the Node base under it. */
   source: 'upstream' | 'pulled' | 'host-node' | 'configured';
 }
 
@@ -193,11 +210,49 @@ export interface ResolveBaseOptions {
   pullTimeoutMs?: number;
 }
 
+/** Finds or builds the service base on a Node base; its tag hashes the Node base's id and everything it adds. */
+export async function serviceBaseImage(docker: Docker, node: BaseImage): Promise<BaseImage> {
+  const healthcheck = await readFile(HEALTHCHECK_SCRIPT);
+  const hash = createHash('sha256').update(`${node.id}\0${serviceBaseDockerfile}\0`).update(healthcheck).digest('hex').slice(0, 16);
+  const tag = `${SERVICE_BASE_REPO}:${hash}`;
+  const found = (id: string): BaseImage => ({ ref: tag, id, source: node.source });
+  const existing = await imageId(docker, tag);
+  if (existing) return found(existing);
+  return withLock(join(stateDir(), 'service-base.lock'), async () => {
+    const madeMeanwhile = await imageId(docker, tag);
+    if (madeMeanwhile) return found(madeMeanwhile);
+    const context = createTar([
+      { path: 'Dockerfile', type: 'file', data: Buffer.from(serviceBaseDockerfile), mode: 0o644 },
+      { path: 'healthcheck.mjs', type: 'file', data: healthcheck, mode: 0o644 },
+    ]);
+    const stream = await docker.buildImage(Readable.from([context]), {
+      t: tag,
+      buildargs: { BASE: node.ref },
+      labels: { [`${LABEL_PREFIX}.base`]: 'service' },
+      rm: true,
+      forcerm: true,
+    } as Parameters<Docker['buildImage']>[1]);
+    let error: string | undefined;
+    await followJsonStream<{ error?: string }>(stream, (e) => {
+      if (e.error) error = e.error;
+    });
+    if (error) throw new Error(`building the service base ${tag} FROM ${node.ref} failed: ${error}`);
+    const id = await imageId(docker, tag);
+    if (!id) throw new Error(`the build of ${tag} reported success but it is not there`);
+    return found(id);
+  });
+}
+
+/** The service base (serviceBaseImage) on the Node base resolveNodeBase finds or makes. */
+export async function resolveBaseImage(docker: Docker, options: ResolveBaseOptions = {}): Promise<BaseImage> {
+  return serviceBaseImage(docker, await resolveNodeBase(docker, options));
+}
+
 /**
- * Finds or makes the base image: SCOPE_SAAS_BASE_IMAGE if set; node:20-slim if the daemon has it; the
+ * Finds or makes the Node base: SCOPE_SAAS_BASE_IMAGE if set; node:20-slim if the daemon has it; the
  * host-node base if it was made before for this very node binary; node:20-slim pulled; else made now.
  */
-export async function resolveBaseImage(docker: Docker, options: ResolveBaseOptions = {}): Promise<BaseImage> {
+export async function resolveNodeBase(docker: Docker, options: ResolveBaseOptions = {}): Promise<BaseImage> {
   const configured = process.env.SCOPE_SAAS_BASE_IMAGE;
   if (configured) {
     const id = await imageId(docker, configured);

@@ -9,7 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { StepError, step, type EventSink } from '../events.ts';
-import { resolveBaseImage, type BaseImage } from './base.ts';
+import { HEALTHCHECK_SCRIPT, resolveBaseImage, type BaseImage } from './base.ts';
 import { bundleBrowser, bundleService } from './bundle.ts';
 import { makeBuildContext } from './context.ts';
 import { followJsonStream, isNotFound, requireDocker, connectDocker, type Docker } from './docker.ts';
@@ -43,8 +43,6 @@ export interface BuildImagesOptions {
   /** Don't use the daemon's layer cache either (a truly cold build; benchmarks). */
   noCache?: boolean;
 }
-
-export const HEALTHCHECK_SCRIPT = new URL('./healthcheck.mjs', import.meta.url);
 
 interface Fingerprint {
   /** Hash over the base id, the Dockerfile, .dockerignore and each input file's size and mtime. */

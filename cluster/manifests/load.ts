@@ -1,6 +1,6 @@
 /**
  * Loads every *.yaml / *.yml under a folder (multi-document files too), validates them and returns the
- * Deployments and Services, or throws a ManifestError listing every problem with its file, object and field.
+ * objects by kind, or throws a ManifestError listing every problem with its file, object and field.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -42,7 +42,8 @@ export function parseManifests(dir: string, files: readonly ManifestFile[]): Man
   if (result.deployments.length === 0) {
     throw new ManifestError([{ file: dir, object: '', path: '', message: 'no Deployments found (expected *.yaml files with kind: Deployment and kind: Service)' }]);
   }
-  return { dir, deployments: result.deployments, services: result.services, sources: result.sources };
+  const { problems: _reported, ...loaded } = result;
+  return { dir, ...loaded };
 }
 
 /** Every *.yaml / *.yml directly under dir and its subfolders, sorted so messages come in a stable order. */

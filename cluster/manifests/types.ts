@@ -1,8 +1,33 @@
-/** The subset of Kubernetes objects the manifests under manifests/local use, as the loader validates them. */
+/**
+ * The Kubernetes objects the manifests hold, narrowed to the fields the engine reads. The loader validates each
+ * object against Kubernetes' own schema first, so an object of these types may carry more fields than named here.
+ */
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** A ConfigMap's or Secret's key, as `valueFrom.configMapKeyRef` / `secretKeyRef` name it. */
+export interface KeyRef {
+  name: string;
+  key: string;
+  optional?: boolean;
+}
 
 export interface EnvVar {
   name: string;
-  value: string;
+  value?: string;
+  valueFrom?: { configMapKeyRef?: KeyRef; secretKeyRef?: KeyRef; fieldRef?: unknown; resourceFieldRef?: unknown; fileKeyRef?: unknown };
+}
+
+/** A whole ConfigMap or Secret as variables (`envFrom`). */
+export interface EnvFromSource {
+  prefix?: string;
+  configMapRef?: { name: string; optional?: boolean };
+  secretRef?: { name: string; optional?: boolean };
 }
 
 export interface ContainerPort {
@@ -28,6 +53,7 @@ export interface Container {
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
   env?: EnvVar[];
+  envFrom?: EnvFromSource[];
   ports?: ContainerPort[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;
@@ -36,13 +62,13 @@ export interface Container {
 export interface Deployment {
   apiVersion: 'apps/v1';
   kind: 'Deployment';
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  metadata: ObjectMeta;
   spec: {
     replicas?: number;
     selector: { matchLabels: Record<string, string> };
     template: {
       metadata: { labels: Record<string, string> };
-      spec: { containers: Container[] };
+      spec: { containers: Container[]; serviceAccountName?: string };
     };
   };
 }
@@ -57,17 +83,75 @@ export interface ServicePort {
 export interface Service {
   apiVersion: 'v1';
   kind: 'Service';
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  metadata: ObjectMeta;
   spec: { selector: Record<string, string>; ports: ServicePort[]; type?: string };
 }
 
-export type ManifestObject = Deployment | Service;
+export interface ServiceAccount {
+  apiVersion: 'v1';
+  kind: 'ServiceAccount';
+  metadata: ObjectMeta;
+}
+
+export interface PolicyRule {
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  verbs: string[];
+}
+
+export interface Role {
+  apiVersion: 'rbac.authorization.k8s.io/v1';
+  kind: 'Role';
+  metadata: ObjectMeta;
+  rules?: PolicyRule[];
+}
+
+export interface Subject {
+  kind: string;
+  name: string;
+  namespace?: string;
+  apiGroup?: string;
+}
+
+export interface RoleBinding {
+  apiVersion: 'rbac.authorization.k8s.io/v1';
+  kind: 'RoleBinding';
+  metadata: ObjectMeta;
+  roleRef: { apiGroup: string; kind: string; name: string };
+  subjects?: Subject[];
+}
+
+export interface ConfigMap {
+  apiVersion: 'v1';
+  kind: 'ConfigMap';
+  metadata: ObjectMeta;
+  data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+}
+
+export interface Secret {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  metadata: ObjectMeta;
+  type?: string;
+  /** base64, as in the API. */
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+
+export type ManifestObject = Deployment | Service | ServiceAccount | Role | RoleBinding | ConfigMap | Secret;
 
 export interface Manifests {
   /** The folder they were loaded from. */
   dir: string;
   deployments: Deployment[];
   services: Service[];
+  serviceAccounts: ServiceAccount[];
+  roles: Role[];
+  roleBindings: RoleBinding[];
+  configMaps: ConfigMap[];
+  secrets: Secret[];
   /** Which file each object came from, by `<kind>/<name>`. */
   sources: Record<string, string>;
 }

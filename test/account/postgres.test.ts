@@ -1,14 +1,8 @@
 import test from 'ava';
-import { startMaildev, type Maildev } from '@saas/kit/testing';
+import { maildevForFile } from '../helpers/maildev.ts';
 import { accountFlow, accountFlowTitle, privateNeverReachesUsers, privateTitle } from './flows.ts';
 
-let mail: Maildev;
-test.before(async () => {
-  mail = await startMaildev();
-});
-test.after.always(async () => {
-  await mail?.stop();
-});
+const mail = maildevForFile();
 
-test(`${accountFlowTitle} (PostgreSQL)`, (t) => accountFlow(t, 'postgres', mail));
-test(`${privateTitle} (PostgreSQL)`, (t) => privateNeverReachesUsers(t, 'postgres', mail));
+test(`${accountFlowTitle} (PostgreSQL)`, (t) => accountFlow(t, 'postgres', mail()));
+test(`${privateTitle} (PostgreSQL)`, (t) => privateNeverReachesUsers(t, 'postgres', mail()));

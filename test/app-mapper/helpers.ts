@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import { readConfig } from '@saas/kit';
-import { freePort, waitFor, type Maildev } from '@saas/kit/testing';
+import { createPostgresDatabase, freePort, waitFor, type Maildev } from '@saas/kit/testing';
 import { createUsersService } from '../../images/users/src/app.ts';
 import { configSpec as usersConfigSpec } from '../../images/users/src/config.ts';
 import type { AppRecord } from '@saas/app-mapper/reaper';
@@ -37,10 +37,14 @@ export interface RunningUsers {
   stop(): Promise<void>;
 }
 
-/** The real users service, in-process on a loopback port. */
-export async function startUsers(databaseUrl: string, smtpUrl: string): Promise<RunningUsers> {
+/**
+ * The real users service, in-process on a loopback port.
+ * @param databaseUrl its database; without it, a PostgreSQL database of its own that stop() drops.
+ */
+export async function startUsers(smtpUrl: string, databaseUrl?: string): Promise<RunningUsers> {
+  const database = databaseUrl === undefined ? await createPostgresDatabase() : undefined;
   const config = readConfig(usersConfigSpec, {
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: databaseUrl ?? database!.url,
     SMTP_URL: smtpUrl,
     FRONTEND_URL: 'http://frontend.test:8080',
     SESSION_SECRET: randomBytes(24).toString('hex'),
@@ -55,6 +59,7 @@ export async function startUsers(databaseUrl: string, smtpUrl: string): Promise<
     stop: async () => {
       await service.app.close();
       await service.close();
+      await database?.close();
     },
   };
 }

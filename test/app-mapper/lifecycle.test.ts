@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import test from 'ava';
 import pg from 'pg';
-import { createPostgresDatabase, freePort, startMaildev, startPgliteServer, waitFor, type Maildev, type TestDatabase } from '@saas/kit/testing';
+import { freePort, startPgliteServer, waitFor, type TestDatabase } from '@saas/kit/testing';
+import { maildevForFile } from '../helpers/maildev.ts';
 import { killRecordedApps } from '../../images/app-mapper/src/provisioners/process-reaper.ts';
 import {
   alive,
@@ -25,25 +26,22 @@ import {
   type RunningUsers,
 } from './helpers.ts';
 
-let mail: Maildev;
-let usersDb: TestDatabase;
+const mail = maildevForFile();
 let mapperDb: TestDatabase;
 let users: RunningUsers;
 let a: Org;
 
 test.before(async () => {
-  mail = await startMaildev();
-  usersDb = await createPostgresDatabase();
+  // maildev first: PGlite starting in this process stalls the event loop maildev's start waits on.
+  const { smtpUrl } = await mail.ready();
   mapperDb = await startPgliteServer();
-  users = await startUsers(usersDb.url, mail.smtpUrl);
-  a = await createOrg(users.url, mail, 'life');
+  users = await startUsers(smtpUrl);
+  a = await createOrg(users.url, mail(), 'life');
 });
 
 test.after.always(async () => {
   await users?.stop();
-  await mail?.stop();
   await mapperDb?.close();
-  await usersDb?.close();
 });
 
 async function appRow(org: string): Promise<{ state: string; ref: string } | undefined> {

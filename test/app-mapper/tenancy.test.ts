@@ -4,7 +4,8 @@
  */
 import test from 'ava';
 import { WebSocket } from 'ws';
-import { createPostgresDatabase, startMaildev, waitFor, type Maildev, type TestDatabase } from '@saas/kit/testing';
+import { createPostgresDatabase, waitFor, type TestDatabase } from '@saas/kit/testing';
+import { maildevForFile } from '../helpers/maildev.ts';
 import {
   alive,
   createOrg,
@@ -22,8 +23,7 @@ import {
   type RunningUsers,
 } from './helpers.ts';
 
-let mail: Maildev;
-let usersDb: TestDatabase;
+const mail = maildevForFile();
 let mapperDb: TestDatabase;
 let users: RunningUsers;
 let mapper: RunningAppMapper;
@@ -31,21 +31,17 @@ let a: Org;
 let b: Org;
 
 test.before(async () => {
-  mail = await startMaildev();
-  usersDb = await createPostgresDatabase();
   mapperDb = await createPostgresDatabase();
-  users = await startUsers(usersDb.url, mail.smtpUrl);
-  a = await createOrg(users.url, mail, 'org-a');
-  b = await createOrg(users.url, mail, 'org-b');
+  users = await startUsers((await mail.ready()).smtpUrl);
+  a = await createOrg(users.url, mail(), 'org-a');
+  b = await createOrg(users.url, mail(), 'org-b');
   mapper = await startAppMapper({ databaseUrl: mapperDb.url, usersUrl: users.url, stateDir: await tempDir('tenancy') });
 });
 
 test.after.always(async () => {
   await mapper?.stop('SIGTERM');
   await users?.stop();
-  await mail?.stop();
   await mapperDb?.close();
-  await usersDb?.close();
 });
 
 const asA = (path: string, extra: Record<string, string> = {}) => raw(mapper.url, 'GET', path, { cookie: a.cookie, ...extra });

@@ -64,6 +64,19 @@ test.serial("the base image made from the host's node runs node as a non-root us
   await t.throwsAsync(runInImage(docker, tag, ['/bin/sh', '-c', 'true']));
 });
 
+test.serial('the service base carries what every service image shares: user, /app, env, healthcheck script, HEALTHCHECK, CMD', async (t) => {
+  const info = await docker.getImage(base.ref).inspect();
+  t.regex(base.ref, /^scope-saas\/service-base:[0-9a-f]{16}$/);
+  t.is(info.Config.User, '1000:1000');
+  t.is(info.Config.WorkingDir, '/app');
+  t.deepEqual(info.Config.Cmd, ['node', '/app/main.mjs']);
+  t.deepEqual(info.Config.Healthcheck?.Test, ['CMD', 'node', '/app/healthcheck.mjs', 'http', '/healthz']);
+  t.true(['NODE_ENV=production', 'HOST=0.0.0.0', 'PORT=8080'].every((e) => info.Config.Env?.includes(e)), String(info.Config.Env));
+  const run = await runInImage(docker, base.ref, ['node', '-e', 'require("fs").accessSync("/app/healthcheck.mjs"); console.log(process.getuid())']);
+  t.is(run.output.trim(), '1000', run.output);
+  t.is((await resolveBaseImage(docker, {})).id, base.id, 'found again, not rebuilt');
+});
+
 test.serial('secret-looking files never reach the build context, nor the image', async (t) => {
   await writeProject({
     'images/leaky/src/main.ts': `import { readdirSync, statSync } from 'node:fs';

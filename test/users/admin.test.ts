@@ -1,17 +1,18 @@
 import test from 'ava';
-import { createPostgresDatabase, startMaildev, type Maildev, type TestDatabase } from '@saas/kit/testing';
+import { createPostgresDatabase, type TestDatabase } from '@saas/kit/testing';
+import { maildevForFile } from '../helpers/maildev.ts';
 import { postJson, request, startUsers, uniqueEmail, userId, type ListedUser, type RunningUsers } from './helpers.ts';
 
+const mail = maildevForFile();
 let database: TestDatabase;
-let mail: Maildev;
 let users: RunningUsers;
 test.before(async () => {
-  [database, mail] = await Promise.all([createPostgresDatabase(), startMaildev()]);
-  users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl });
+  database = await createPostgresDatabase();
+  users = await startUsers({ databaseUrl: database.url, smtpUrl: (await mail.ready()).smtpUrl });
 });
 test.after.always(async () => {
   await users?.stop();
-  await Promise.all([database?.close(), mail?.stop()]);
+  await database?.close();
 });
 
 const page = async () => (await request<string>(`${users.url}/private/admin`)).body;
@@ -58,7 +59,7 @@ test.serial('posting the Approve form approves and redirects back with 303; the 
   t.regex(after.body, new RegExp(`Approved ${email.replace(/[.+]/g, '\\$&')}: organisation <code>[a-z]+-[a-z]+-\\d+</code>`));
   const list = await request<ListedUser[]>(`${users.url}/private/api/users`, { headers: { accept: 'application/json' } });
   t.true(list.body.find((u) => u.id === id)?.approved);
-  t.truthy(await mail.waitForMail(email, /ready/, 60_000));
+  t.truthy(await mail().waitForMail(email, /ready/, 60_000));
 
   // the page now offers to resend, which answers with another 303
   t.true((await page()).includes(`action="/private/api/users/${id}/approve"><button type="submit" class="secondary">Resend login link</button>`));

@@ -1,30 +1,14 @@
 import test from 'ava';
-import { startMaildev, waitFor, type Maildev } from '@saas/kit/testing';
-import {
-  databases,
-  FRONTEND_URL,
-  loginLinkOf,
-  postJson,
-  request,
-  sessionCookie,
-  startUsers,
-  uniqueEmail,
-  withDatabase,
-  type ListedUser,
-} from './helpers.ts';
+import { waitFor } from '@saas/kit/testing';
+import { maildevForFile } from '../helpers/maildev.ts';
+import { databases, FRONTEND_URL, loginLinkOf, postJson, request, sessionCookie, startUsers, uniqueEmail, withDatabase, type ListedUser } from './helpers.ts';
 
-let mail: Maildev;
-test.before(async () => {
-  mail = await startMaildev();
-});
-test.after.always(async () => {
-  await mail?.stop();
-});
+const mail = maildevForFile();
 
 for (const [label, startDatabase] of databases) {
   test.serial(`the whole account flow over HTTP on ${label}: sign-up, welcome mail, approval, login link, session, org, probe lookup`, async (t) => {
     await withDatabase(startDatabase, async (database) => {
-      const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl });
+      const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail().smtpUrl });
       try {
         const base = users.url;
         // ready once its database answers (a busy machine may need a moment for the first connection)
@@ -40,7 +24,7 @@ for (const [label, startDatabase] of databases) {
         const signup = await postJson<{ message: string }>(`${base}/api/users/signup`, { email: `  ${email.toUpperCase()} ` });
         t.is(signup.status, 200);
         t.regex(signup.body.message, /sign/i);
-        const welcome = await mail.waitForMail(email, /on the list/i, 60_000);
+        const welcome = await mail().waitForMail(email, /on the list/i, 60_000);
         t.regex(welcome.text ?? '', /you are on the list/);
         t.is(welcome.from[0]?.address, 'noreply@scope.local');
 
@@ -63,7 +47,7 @@ for (const [label, startDatabase] of databases) {
         t.true(approve.body.approved);
         t.regex(approve.body.organizationID, /^[a-z0-9]+$/);
         t.regex(approve.body.organizationName, /^[a-z]+-[a-z]+-\d+$/);
-        const approvedMail = await mail.waitForMail(email, /ready/i, 60_000);
+        const approvedMail = await mail().waitForMail(email, /ready/i, 60_000);
         t.true((approvedMail.text ?? '').includes(approve.body.organizationName));
         const { link, email: linkEmail, token } = loginLinkOf(approvedMail);
         t.is(`${link.origin}${link.pathname}`, `${FRONTEND_URL}/login`);
@@ -127,7 +111,7 @@ for (const [label, startDatabase] of databases) {
 
   test.serial(`approving twice re-sends the login link and never makes a second organisation on ${label}`, async (t) => {
     await withDatabase(startDatabase, async (database) => {
-      const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl });
+      const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail().smtpUrl });
       try {
         const email = uniqueEmail('twice');
         const signup = await postJson(`${users.url}/api/users/signup`, { email });
@@ -149,7 +133,7 @@ for (const [label, startDatabase] of databases) {
         const mails = await waitFor(
           'two approval mails',
           async () => {
-            const all = (await mail.list()).filter((m) => m.to.some((to) => to.address === email) && /ready/.test(m.subject));
+            const all = (await mail().list()).filter((m) => m.to.some((to) => to.address === email) && /ready/.test(m.subject));
             return all.length >= 2 ? all : null;
           },
           60_000,

@@ -1,27 +1,9 @@
 import test from 'ava';
-import { startMaildev, type Maildev } from '@saas/kit/testing';
+import { maildevForFile } from '../helpers/maildev.ts';
 import { secretsEqual, sha256 } from '../../images/users/src/tokens.ts';
-import {
-  databases,
-  loggedInUser,
-  loginLinkOf,
-  postJson,
-  request,
-  sessionCookie,
-  startUsers,
-  uniqueEmail,
-  userId,
-  withDatabase,
-  type ErrorBody,
-} from './helpers.ts';
+import { databases, loggedInUser, loginLinkOf, postJson, request, sessionCookie, startUsers, uniqueEmail, userId, withDatabase, type ErrorBody } from './helpers.ts';
 
-let mail: Maildev;
-test.before(async () => {
-  mail = await startMaildev();
-});
-test.after.always(async () => {
-  await mail?.stop();
-});
+const mail = maildevForFile();
 
 const loginUrl = (base: string, email: string, token: string) =>
   `${base}/api/users/login?email=${encodeURIComponent(email)}&token=${encodeURIComponent(token)}`;
@@ -32,7 +14,7 @@ async function approvedToken(base: string, email: string): Promise<string> {
   if (signup.status !== 200) throw new Error(`sign-up failed: ${signup.status} ${JSON.stringify(signup.body)}`);
   const approve = await postJson(`${base}/private/api/users/${await userId(base, email)}/approve`, {});
   if (approve.status !== 200) throw new Error(`approval failed: ${approve.status} ${JSON.stringify(approve.body)}`);
-  return loginLinkOf(await mail.waitForMail(email, /ready/, 60_000)).token;
+  return loginLinkOf(await mail().waitForMail(email, /ready/, 60_000)).token;
 }
 
 test('probe tokens and secrets are compared in constant time whatever their lengths', (t) => {
@@ -47,7 +29,7 @@ test('probe tokens and secrets are compared in constant time whatever their leng
 for (const [label, startDatabase] of databases) {
   test.serial(`login tokens are single use, bound to the address, expire after 72 h and are stored only hashed on ${label}`, async (t) => {
     await withDatabase(startDatabase, async (database) => {
-      const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl });
+      const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail().smtpUrl });
       try {
         const base = users.url;
 
@@ -99,7 +81,7 @@ for (const [label, startDatabase] of databases) {
 
         // signing up again when approved mails a fresh link, which works
         await postJson(`${base}/api/users/signup`, { email: dave });
-        const fresh = loginLinkOf(await mail.waitForMail(dave, /login link/, 60_000));
+        const fresh = loginLinkOf(await mail().waitForMail(dave, /login link/, 60_000));
         t.not(fresh.token, daveToken);
         t.is((await request(loginUrl(base, dave, fresh.token))).status, 200);
       } finally {
@@ -110,7 +92,7 @@ for (const [label, startDatabase] of databases) {
 
   test.serial(`LOGIN_TOKEN_TTL_HOURS sets how long a login link lasts on ${label}`, async (t) => {
     await withDatabase(startDatabase, async (database) => {
-      const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl, env: { LOGIN_TOKEN_TTL_HOURS: '2' } });
+      const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail().smtpUrl, env: { LOGIN_TOKEN_TTL_HOURS: '2' } });
       try {
         const email = uniqueEmail('ttl');
         const token = await approvedToken(users.url, email);
@@ -126,7 +108,7 @@ for (const [label, startDatabase] of databases) {
 
   test.serial(`session cookies: flags, tampering, expiry, deleted user, logout on ${label}`, async (t) => {
     await withDatabase(startDatabase, async (database) => {
-      const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl, env: { SESSION_TTL_HOURS: '24' } });
+      const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail().smtpUrl, env: { SESSION_TTL_HOURS: '24' } });
       try {
         const base = users.url;
         const email = uniqueEmail('session');
@@ -172,7 +154,7 @@ for (const [label, startDatabase] of databases) {
         t.regex(expired.body.errors[0]?.message ?? '', /expired/);
 
         // a deleted user's session dies with them
-        const other = await loggedInUser(base, mail, 'deleted');
+        const other = await loggedInUser(base, mail(), 'deleted');
         t.is((await request(`${base}/api/users/lookup`, { headers: { cookie: other.cookie } })).status, 200);
         await users.db.query('DELETE FROM users WHERE id = $1', [other.id]);
         t.is((await request(`${base}/api/users/lookup`, { headers: { cookie: other.cookie } })).status, 401);
@@ -192,10 +174,10 @@ for (const [label, startDatabase] of databases) {
 
   test.serial(`nobody reaches another organisation, and probe tokens are checked on ${label}`, async (t) => {
     await withDatabase(startDatabase, async (database) => {
-      const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl });
+      const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail().smtpUrl });
       try {
         const base = users.url;
-        const [a, b] = await Promise.all([loggedInUser(base, mail, 'orga'), loggedInUser(base, mail, 'orgb')]);
+        const [a, b] = await Promise.all([loggedInUser(base, mail(), 'orga'), loggedInUser(base, mail(), 'orgb')]);
         t.not(a.organizationName, b.organizationName);
 
         const mine = await request<{ probeToken: string }>(`${base}/api/users/org/${a.organizationName}`, { headers: { cookie: a.cookie } });
@@ -246,7 +228,7 @@ for (const [label, startDatabase] of databases) {
 
   test.serial(`sign-up answers the same for a new, a pending and an approved address on ${label}`, async (t) => {
     await withDatabase(startDatabase, async (database) => {
-      const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail.smtpUrl });
+      const users = await startUsers({ databaseUrl: database.url, smtpUrl: mail().smtpUrl });
       try {
         const base = users.url;
         const email = uniqueEmail('same');
@@ -260,8 +242,8 @@ for (const [label, startDatabase] of databases) {
         const count = await users.db.query<{ n: string }>('SELECT count(*) AS n FROM users WHERE email = $1', [email]);
         t.is(Number(count.rows[0]?.n), 1);
         // one welcome mail, however often the address signs up while pending
-        await mail.waitForMail(email, /login link/, 60_000);
-        const welcomes = (await mail.list()).filter((m) => m.to.some((to) => to.address === email) && /on the list/.test(m.subject));
+        await mail().waitForMail(email, /login link/, 60_000);
+        const welcomes = (await mail().list()).filter((m) => m.to.some((to) => to.address === email) && /on the list/.test(m.subject));
         t.is(welcomes.length, 1);
       } finally {
         await users.stop();

@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Container, Deployment, Manifests, Probe, Service } from '../../manifests/types.ts';
+import { resolveEnv } from '../../manifests/env.ts';
 import { findServiceRefs, replaceRefs } from '../../manifests/refs.ts';
 import { resolveContainerPort, selectedDeployment } from '../../manifests/validate.ts';
 import { runnerFor } from '../local/plan.ts';
@@ -155,7 +156,7 @@ export function planDeployment(d: Deployment, m: Manifests, ctx: PlanContext): C
     Object.assign(env, runner.standIn.env({ dataDir: DATA_MOUNT }));
     dataVolume = `${ctx.prefix}-${name}-data`;
   } else {
-    for (const e of c.env ?? []) {
+    for (const e of resolveEnv(c, m, d.metadata.namespace)) {
       if (e.name === 'PROVISIONER') {
         env.PROVISIONER = 'docker';
         provisioner = true;

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { Container, Deployment, Manifests, Probe, Service } from '../../manifests/types.ts';
+import { resolveEnv } from '../../manifests/env.ts';
 import { findServiceRefs, replaceRefs } from '../../manifests/refs.ts';
 import { resolveContainerPort, selectedDeployment } from '../../manifests/validate.ts';
 import type { DevPaths } from './paths.ts';
@@ -213,7 +214,7 @@ export function planDeployment(d: Deployment, m: Manifests, ports: ReadonlyMap<s
   } else {
     const overrides = runtimeEnv(paths);
     const claimed = new Set<number>();
-    for (const e of c.env ?? []) {
+    for (const e of resolveEnv(c, m, d.metadata.namespace)) {
       if (e.name in overrides) {
         env[e.name] = overrides[e.name]!;
         continue;
