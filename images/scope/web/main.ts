@@ -4,7 +4,7 @@
  */
 import cytoscape, { type Core, type ElementDefinition, type NodeSingular } from 'cytoscape';
 import type { NodeSummary } from '../src/app/summary.ts';
-import type { OptionGroup } from '../src/app/topologies.ts';
+import { familyOf, type OptionGroup } from '../src/app/catalogue.ts';
 import type { TopologyListing } from '../src/app/views.ts';
 import { parseQuery, type Matcher } from './search.ts';
 
@@ -171,7 +171,7 @@ function visibleNodes(): NodeSummary[] {
   return list.sort((a, b) => (a.rank || a.label).localeCompare(b.rank || b.label) || a.id.localeCompare(b.id));
 }
 
-// ---------- the view's options (on the server, as Scope's) and kernel threads (here), remembered per view
+// ---------- the view's options (on the server, as Scope's) and kernel threads (here), remembered per family of views
 
 interface Remembered {
   options: Record<string, string>;
@@ -181,7 +181,7 @@ interface Remembered {
 function loadRemembered(topology: string): Remembered {
   const defaults: Remembered = { options: {}, hideKernel: isProcessTopology(topology) };
   try {
-    const saved = JSON.parse(localStorage.getItem(`scope.view.${topology}`) ?? 'null') as Partial<Remembered> | null;
+    const saved = JSON.parse(localStorage.getItem(`scope.view.${familyOf(topology)}`) ?? 'null') as Partial<Remembered> | null;
     return { ...defaults, ...(saved ?? {}) };
   } catch {
     return defaults;
@@ -190,7 +190,7 @@ function loadRemembered(topology: string): Remembered {
 
 function saveRemembered(): void {
   try {
-    localStorage.setItem(`scope.view.${state.topology}`, JSON.stringify({ options: state.options, hideKernel: state.hideKernel }));
+    localStorage.setItem(`scope.view.${familyOf(state.topology)}`, JSON.stringify({ options: state.options, hideKernel: state.hideKernel }));
   } catch {
     // storage disabled: the choice lasts for this page only
   }
@@ -261,9 +261,12 @@ function apply(d: Diff): void {
 function render(relayout: boolean, full = false): void {
   const nodes = visibleNodes();
   $('empty').classList.toggle('hidden', state.nodes.size > 0);
-  $('empty').textContent = state.connected
-    ? `No ${(currentListing()?.name ?? state.topology).toLowerCase()} reported yet. Start a probe pointed at this app; it appears here within seconds.`
-    : 'Connecting to the app…';
+  const filtered = currentListing()?.stats.filtered_nodes ?? 0;
+  $('empty').textContent = !state.connected
+    ? 'Connecting to the app…'
+    : filtered
+      ? `Nothing to show with this view's options (${filtered} filtered): choose others above.`
+      : `No ${(currentListing()?.name ?? state.topology).toLowerCase()} reported yet. Start a probe pointed at this app; it appears here within seconds.`;
   $('counts').textContent = countsText(nodes);
   renderFilterNote();
   if (state.mode === 'graph') renderGraph(nodes, relayout, full);
@@ -861,7 +864,7 @@ $('pan-right').addEventListener('click', () => panBy(-PAN_STEP, 0));
 $('pan-up').addEventListener('click', () => panBy(0, PAN_STEP));
 $('pan-down').addEventListener('click', () => panBy(0, -PAN_STEP));
 
-// Weave Scope's keys: / search, Esc closes the details (and leaves the search box), g / t graph or table
+// Weave Scope's keys: / search, Esc closes the details (and empties and leaves the search box), g / t graph or table
 const KEYS: Record<string, () => void> = {
   '/': () => $<HTMLInputElement>('search').focus(),
   g: () => setMode('graph'),
@@ -878,6 +881,10 @@ document.addEventListener('keydown', (e) => {
   if (e.ctrlKey || e.metaKey || e.altKey) return;
   const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement;
   if (e.key === 'Escape') {
+    if (e.target === $('search')) {
+      $<HTMLInputElement>('search').value = '';
+      setSearch('');
+    }
     if (typing) (e.target as HTMLElement).blur();
     if (state.selected) select(null);
     return;
@@ -887,6 +894,18 @@ document.addEventListener('keydown', (e) => {
   if (!action || (state.mode !== 'graph' && /^(Arrow|[+\-0]$)/.test(e.key))) return;
   e.preventDefault();
   action();
+});
+
+// a link to another view or node of this page (typed, pasted or followed) opens it without a reload
+window.addEventListener('hashchange', () => {
+  const h = new URLSearchParams(location.hash.slice(1));
+  const topology = h.get('topology') ?? state.topology;
+  const node = h.get('node');
+  const mode = h.get('mode');
+  if (mode === 'graph' || mode === 'table') setMode(mode);
+  if (topology !== state.topology) switchTopology(topology, node);
+  else if (node && state.nodes.has(node)) select(node);
+  else pendingSelect = node;
 });
 
 // the map is served under /api/app/<org>/ by the hosted service, whose dashboard is one click away
