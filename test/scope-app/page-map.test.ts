@@ -1,13 +1,11 @@
 import test from 'ava';
-import Fastify from 'fastify';
-import proxy from '@fastify/http-proxy';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { waitFor } from '@saas/kit/testing';
 import { launchChromium } from '../helpers/chromium.ts';
-import { postReport, startApp, type RunningApp } from './helpers.ts';
+import { behindPrefix, postReport, startApp, type RunningApp } from './helpers.ts';
 import { kubeWorld } from './kube-world.ts';
 import { ReportStore } from '../../images/scope/src/app/store.ts';
 import { encodeReport, type Report } from '../../images/scope/src/report/index.ts';
@@ -180,13 +178,9 @@ test('search: Scope\'s syntax, matches counted in the footer; / and Esc, g and t
 test('under the hosted prefix: a link back to the dashboard, one header row at 800 px, an empty Containers view says 0 and draws nothing', async (t) => {
   const app = await appWith(syntheticReport({ containersPerHost: 0 }));
   t.teardown(() => app.stop());
-  const front = Fastify();
-  await front.register(proxy, { upstream: app.url, prefix: '/api/app/acme', rewritePrefix: '', websocket: true });
-  await front.listen({ port: 0, host: '127.0.0.1' });
-  t.teardown(() => front.close());
-  const address = front.server.address();
-  if (!address || typeof address === 'string') throw new Error('no address');
-  const { page, errors } = await open(t, `http://127.0.0.1:${address.port}/api/app/acme/#topology=containers`, 800, 600);
+  const front = await behindPrefix(app.url);
+  t.teardown(() => front.stop());
+  const { page, errors } = await open(t, `${front.url}/api/app/acme/#topology=containers`, 800, 600);
   await page.waitForSelector('#dashboard:visible');
   t.is(await page.getAttribute('#dashboard', 'href'), '/dashboard');
   await page.waitForSelector('#topologies button[data-topology="containers"] .count', { state: 'attached' });

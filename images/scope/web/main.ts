@@ -909,7 +909,9 @@ window.addEventListener('hashchange', () => {
 });
 
 // the map is served under /api/app/<org>/ by the hosted service, whose dashboard is one click away
+// (the page's own URLs are relative; this one is the frontend's, so it is set here rather than in the HTML)
 if (location.pathname.startsWith('/api/app/')) {
+  $('dashboard').setAttribute('href', '/dashboard');
   $('dashboard').classList.remove('hidden');
   $('brand').classList.add('hidden');
 }
