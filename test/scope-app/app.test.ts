@@ -54,7 +54,9 @@ test('a Weave Scope 1.13.2 probe\'s report, sent with its own headers, shows hos
   t.is(vm.metadata.find((m) => m.id === 'uptime')?.value, '955');
   t.truthy(vm.metrics.find((m) => m.id === 'host_cpu_usage_percent'));
 
-  const procs = await nodesOf(app, 'processes');
+  // its processes talk only over loopback: unconnected, hidden by default as in Scope, shown on request
+  t.deepEqual(Object.keys(await nodesOf(app, 'processes')), []);
+  const procs = await nodesOf(app, 'processes?unconnected=show');
   t.deepEqual(Object.keys(procs).sort(), ['vm;1', 'vm;2']);
   t.like(procs['vm;1'], { label: 'scope', labelMinor: 'vm (1)', rank: '/home/weave/scope', shape: 'square' });
   t.like(procs['vm;2'], { label: 'node', labelMinor: 'vm (2)' });
@@ -90,12 +92,23 @@ test('three probes: hosts, processes and containers connected across hosts, with
   for (const h of [1, 2, 3]) {
     t.is((await postReport(app.url, reportFixture(`world-host-${h}.msgpack.gz`), { 'X-Scope-Probe-ID': `probe-${h}` })).status, 200);
   }
-  const list = await get<{ name: string; id: string; url: string; stats: { node_count: number; nonpseudo_node_count: number; edge_count: number } }[]>(app, '/api/topology');
+  interface Listing {
+    name: string;
+    id: string;
+    url: string;
+    stats: { node_count: number; nonpseudo_node_count: number; edge_count: number; filtered_nodes: number };
+    sub_topologies?: Listing[];
+  }
+  const list = await get<Listing[]>(app, '/api/topology');
+  const flat = list.flatMap((l) => [l, ...(l.sub_topologies ?? [])]);
   t.deepEqual(
-    list.map((l) => [l.id, l.name, l.url, l.stats.nonpseudo_node_count]),
+    flat.map((l) => [l.id, l.name, l.url, l.stats.nonpseudo_node_count]),
     [
       ['processes', 'Processes', '/api/topology/processes', 12],
+      ['processes-by-name', 'by name', '/api/topology/processes-by-name', 6],
       ['containers', 'Containers', '/api/topology/containers', 3],
+      ['containers-by-hostname', 'by DNS name', '/api/topology/containers-by-hostname', 0],
+      ['containers-by-image', 'by image', '/api/topology/containers-by-image', 3],
       ['hosts', 'Hosts', '/api/topology/hosts', 3],
     ],
   );
@@ -119,7 +132,7 @@ test('three probes: hosts, processes and containers connected across hosts, with
     ],
   );
 
-  const containers = await nodesOf(app, 'containers');
+  const containers = await nodesOf(app, 'containers?pseudo=show');
   const nginx = Object.values(containers).find((c) => c.label === 'nginx-1')!;
   t.is(nginx.labelMinor, 'library/nginx');
   t.is(nginx.shape, 'hexagon');

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import Fastify from 'fastify';
+import proxy from '@fastify/http-proxy';
 import { createLogger } from '@saas/kit';
 import { buildScopeApp, type ScopeApp, type ScopeAppOptions } from '../../images/scope/src/app/server.ts';
 
@@ -33,4 +35,14 @@ export async function postReport(url: string, body: Buffer, headers: Record<stri
     body: Uint8Array.from(body),
     headers: { 'X-Scope-Probe-ID': 'test-probe', ...headers },
   });
+}
+
+/** The app behind a proxy that strips an /api/app/acme prefix, as app-mapper does (websockets too); its URL and a stop. */
+export async function behindPrefix(upstream: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const front = Fastify();
+  await front.register(proxy, { upstream, prefix: '/api/app/acme', rewritePrefix: '', websocket: true });
+  await front.listen({ port: 0, host: '127.0.0.1' });
+  const address = front.server.address();
+  if (!address || typeof address === 'string') throw new Error('no address');
+  return { url: `http://127.0.0.1:${address.port}`, stop: () => front.close() };
 }

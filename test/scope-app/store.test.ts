@@ -4,6 +4,7 @@ import { decodeReport, encodeReport, makeNode, makeReport, mergeReports, reportT
 import { ReportStore } from '../../images/scope/src/app/store.ts';
 import { diff, Views } from '../../images/scope/src/app/views.ts';
 import { renderTopology } from '../../images/scope/src/app/render.ts';
+import { defaultOptions } from '../../images/scope/src/app/topologies.ts';
 import { FIXED_NOW, syntheticReport } from '../../fixtures/reports/synthetic.ts';
 
 /** A report as JSON with every object's keys sorted: equal content, equal value, whatever the insertion order. */
@@ -180,7 +181,7 @@ test('views: a render reuses the previous summary of an unchanged node, and diff
   t.deepEqual(d.remove, []);
   for (const [id, n] of second.nodes) if (id !== changed.id) t.true(n === first.nodes.get(id), `${id} is the same object`);
   // and the render equals one made from scratch
-  t.deepEqual(JSON.parse(JSON.stringify([...second.nodes.values()])), JSON.parse(JSON.stringify([...renderTopology(store.report(), 'processes').nodes.values()])));
+  t.deepEqual(JSON.parse(JSON.stringify([...second.nodes.values()])), JSON.parse(JSON.stringify([...renderTopology(store.report(), 'processes', defaultOptions('processes')).nodes.values()])));
 });
 
 test('store: Weave Scope full then delta report from one probe, read through the store', (t) => {

@@ -3,17 +3,15 @@
  * Every URL is relative to the page (it lives under /api/app/<org>/).
  */
 import cytoscape, { type Core, type ElementDefinition, type NodeSingular } from 'cytoscape';
-import type { NodeSummary } from '../src/app/render.ts';
+import type { NodeSummary } from '../src/app/summary.ts';
+import { familyOf, type OptionGroup } from '../src/app/catalogue.ts';
+import type { TopologyListing } from '../src/app/views.ts';
+import { parseQuery, type Matcher } from './search.ts';
 
 interface Diff {
   add?: NodeSummary[] | null;
   update?: NodeSummary[] | null;
   remove?: string[] | null;
-}
-interface TopologyInfo {
-  id: string;
-  name: string;
-  stats: { node_count: number; nonpseudo_node_count: number; edge_count: number };
 }
 interface Probe {
   id: string;
@@ -25,7 +23,18 @@ interface Probe {
 declare global {
   interface Window {
     SCOPE_BASE?: string;
-    scope?: { nodes: () => NodeSummary[]; topology: () => string; shown: () => string[]; zoom: () => number };
+    scope?: {
+      nodes: () => NodeSummary[];
+      topology: () => string;
+      shown: () => string[];
+      zoom: () => number;
+      /** the labels drawn under the nodes */
+      labels: () => string[];
+      /** whether every drawn node lies inside the graph's area */
+      inView: () => boolean;
+      /** a node's position on screen, relative to the graph's area, and the area's size */
+      where: (id: string) => { x: number; y: number; width: number; height: number } | undefined;
+    };
   }
 }
 
@@ -33,15 +42,20 @@ const base = window.SCOPE_BASE ?? '';
 const url = (p: string) => new URL(base + p, location.href);
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
+const hash = new URLSearchParams(location.hash.slice(1));
 const state = {
-  topology: new URLSearchParams(location.hash.slice(1)).get('topology') ?? 'processes',
-  mode: (new URLSearchParams(location.hash.slice(1)).get('mode') ?? 'graph') as 'graph' | 'table',
+  topology: hash.get('topology') ?? 'processes',
+  mode: (hash.get('mode') ?? 'graph') as 'graph' | 'table',
   nodes: new Map<string, NodeSummary>(),
-  selected: null as string | null,
+  selected: hash.get('node'),
   search: '',
-  hideUnconnected: false,
+  matcher: undefined as Matcher | undefined,
+  /** the current view's options as chosen (its defaults are not listed) */
+  options: {} as Record<string, string>,
+  listing: [] as TopologyListing[],
   hideKernel: false,
-  hidden: { unconnected: 0, kernel: 0 },
+  hidden: { kernel: 0 },
+  sort: { column: 'name', descending: false },
   ws: null as WebSocket | null,
   connected: false,
 };
@@ -71,10 +85,10 @@ function colorFor(s: string): string {
 const NODE_SIZE = 36;
 const FONT_SIZE = 12;
 const CELL_W = 150; // grid cell for unconnected nodes: room for a label under each
-const CELL_H = 84;
+const CELL_H = 96;
+/** characters of a label line that fit a cell's width */
+const LABEL_CHARS = 20;
 const PAD = 40;
-/** Fitting never zooms out past this: a node's name stays ≥ ~10px tall (the user may still zoom out further). */
-const MIN_FIT_ZOOM = 10 / FONT_SIZE;
 
 const cy: Core = cytoscape({
   container: $('graph'),
@@ -92,7 +106,7 @@ const cy: Core = cytoscape({
         width: NODE_SIZE,
         height: NODE_SIZE,
         label: 'data(display)',
-        'text-wrap': 'ellipsis',
+        'text-wrap': 'wrap',
         'text-max-width': `${CELL_W - 12}px`,
         'text-valign': 'bottom',
         'text-margin-y': 5,
@@ -106,7 +120,8 @@ const cy: Core = cytoscape({
     },
     { selector: 'node[?pseudo]', style: { 'background-color': '#ffffff', 'border-color': '#9aa3b5', 'border-style': 'dashed', 'border-width': 2 } },
     { selector: 'node:selected', style: { 'border-color': '#1b2233', 'border-width': 4 } },
-    { selector: 'node.hover, node:selected', style: { label: 'data(full)', 'text-wrap': 'wrap', 'z-index': 10 } },
+    { selector: 'node.hover, node:selected', style: { label: 'data(full)', 'text-max-width': '320px', 'z-index': 10 } },
+    { selector: 'node[?stack]', style: { 'border-style': 'double', 'border-width': 6 } },
     { selector: 'node.dim', style: { opacity: 0.2 } },
     { selector: 'node.match', style: { 'border-color': '#f2b01e', 'border-width': 4 } },
     {
@@ -147,87 +162,90 @@ function isKernelThread(n: NodeSummary): boolean {
 
 function visibleNodes(): NodeSummary[] {
   let list = [...state.nodes.values()];
-  state.hidden = { unconnected: 0, kernel: 0 };
+  state.hidden = { kernel: 0 };
   if (state.hideKernel && isProcessTopology(state.topology)) {
     const before = list.length;
     list = list.filter((n) => !isKernelThread(n));
     state.hidden.kernel = before - list.length;
   }
-  if (state.hideUnconnected) {
-    // connected to another shown node, either way
-    const ids = new Set(list.map((n) => n.id));
-    const linked = new Set<string>();
-    for (const n of list) {
-      for (const to of n.adjacency) {
-        if (to === n.id || !ids.has(to)) continue;
-        linked.add(n.id);
-        linked.add(to);
-      }
-    }
-    const before = list.length;
-    list = list.filter((n) => linked.has(n.id));
-    state.hidden.unconnected = before - list.length;
-  }
   return list.sort((a, b) => (a.rank || a.label).localeCompare(b.rank || b.label) || a.id.localeCompare(b.id));
 }
 
-// ---------- filters, remembered per topology
+// ---------- the view's options (on the server, as Scope's) and kernel threads (here), remembered per family of views
 
-interface Filters {
-  hideUnconnected: boolean;
+interface Remembered {
+  options: Record<string, string>;
   hideKernel: boolean;
 }
 
-function loadFilters(topology: string): Filters {
-  // Weave Scope's defaults: processes hide unconnected ones and kernel threads; other views show everything
-  const defaults: Filters = { hideUnconnected: isProcessTopology(topology), hideKernel: isProcessTopology(topology) };
+function loadRemembered(topology: string): Remembered {
+  const defaults: Remembered = { options: {}, hideKernel: isProcessTopology(topology) };
   try {
-    const saved = JSON.parse(localStorage.getItem(`scope.filters.${topology}`) ?? 'null') as Partial<Filters> | null;
+    const saved = JSON.parse(localStorage.getItem(`scope.view.${familyOf(topology)}`) ?? 'null') as Partial<Remembered> | null;
     return { ...defaults, ...(saved ?? {}) };
   } catch {
     return defaults;
   }
 }
 
-function saveFilters(): void {
+function saveRemembered(): void {
   try {
-    localStorage.setItem(`scope.filters.${state.topology}`, JSON.stringify({ hideUnconnected: state.hideUnconnected, hideKernel: state.hideKernel }));
+    localStorage.setItem(`scope.view.${familyOf(state.topology)}`, JSON.stringify({ options: state.options, hideKernel: state.hideKernel }));
   } catch {
     // storage disabled: the choice lasts for this page only
   }
 }
 
-function applyFilters(): void {
-  const f = loadFilters(state.topology);
-  state.hideUnconnected = f.hideUnconnected;
-  state.hideKernel = f.hideKernel;
-  $<HTMLInputElement>('hide-unconnected').checked = f.hideUnconnected;
-  $<HTMLInputElement>('hide-kernel').checked = f.hideKernel;
+function applyRemembered(): void {
+  const r = loadRemembered(state.topology);
+  state.options = r.options;
+  state.hideKernel = r.hideKernel;
+  $<HTMLInputElement>('hide-kernel').checked = r.hideKernel;
   $('hide-kernel-label').classList.toggle('hidden', !isProcessTopology(state.topology));
+}
+
+const optionsQuery = (): string => new URLSearchParams(state.options).toString();
+
+function setOption(group: string, value: string): void {
+  state.options = { ...state.options, [group]: value };
+  saveRemembered();
+  reconnect();
+}
+
+/** The listing of the current view (a sub-topology is listed under its parent). */
+function currentListing(): TopologyListing | undefined {
+  for (const t of state.listing) {
+    if (t.id === state.topology) return t;
+    const sub = t.sub_topologies?.find((s) => s.id === state.topology);
+    if (sub) return sub;
+  }
+  return undefined;
 }
 
 function renderFilterNote(): void {
   const note = $('filter-note');
   const parts: string[] = [];
-  if (state.hidden.unconnected) parts.push(`${state.hidden.unconnected} unconnected`);
-  if (state.hidden.kernel) parts.push(`${state.hidden.kernel} kernel thread${state.hidden.kernel > 1 ? 's' : ''}`);
+  const filtered = currentListing()?.stats.filtered_nodes ?? 0;
+  if (filtered) parts.push(`${filtered} filtered by the view's options`);
+  if (state.hidden.kernel) parts.push(`${state.hidden.kernel} kernel thread${state.hidden.kernel > 1 ? 's' : ''} hidden`);
   note.classList.toggle('hidden', parts.length === 0);
   if (!parts.length) return;
-  const show = link('show all', () => {
-    state.hideUnconnected = false;
-    state.hideKernel = false;
-    $<HTMLInputElement>('hide-unconnected').checked = false;
-    $<HTMLInputElement>('hide-kernel').checked = false;
-    saveFilters();
-    render(true, true);
-  });
-  note.replaceChildren(`${parts.join(', ')} hidden `, show);
+  note.replaceChildren(parts.join(', '));
+  if (state.hidden.kernel) {
+    note.append(
+      ' ',
+      link('show kernel threads', () => {
+        state.hideKernel = false;
+        $<HTMLInputElement>('hide-kernel').checked = false;
+        saveRemembered();
+        render(true, true);
+      }),
+    );
+  }
 }
 
 function matches(n: NodeSummary): boolean {
-  if (!state.search) return true;
-  const q = state.search.toLowerCase();
-  return n.label.toLowerCase().includes(q) || n.labelMinor.toLowerCase().includes(q) || n.metadata.some((m) => m.value.toLowerCase().includes(q));
+  return state.matcher ? state.matcher(n) : true;
 }
 
 function apply(d: Diff): void {
@@ -243,16 +261,28 @@ function apply(d: Diff): void {
 function render(relayout: boolean, full = false): void {
   const nodes = visibleNodes();
   $('empty').classList.toggle('hidden', state.nodes.size > 0);
-  $('empty').textContent = state.connected
-    ? `No ${state.topology} reported yet. Start a probe pointed at this app; it appears here within seconds.`
-    : 'Connecting to the app…';
-  const hidden = state.hidden.unconnected + state.hidden.kernel;
-  $('counts').textContent = `${nodes.length} ${state.topology} shown${hidden ? `, ${hidden} hidden` : ''}`;
+  const filtered = currentListing()?.stats.filtered_nodes ?? 0;
+  $('empty').textContent = !state.connected
+    ? 'Connecting to the app…'
+    : filtered
+      ? `Nothing to show with this view's options (${filtered} filtered): choose others above.`
+      : `No ${(currentListing()?.name ?? state.topology).toLowerCase()} reported yet. Start a probe pointed at this app; it appears here within seconds.`;
+  $('counts').textContent = countsText(nodes);
   renderFilterNote();
   if (state.mode === 'graph') renderGraph(nodes, relayout, full);
   else renderTable(nodes);
   renderDetails();
 }
+
+/** The footer: what is shown, and with a search what of it matches. */
+function countsText(nodes: NodeSummary[]): string {
+  const noun = nodes.length === 1 ? 'node' : 'nodes';
+  if (!state.matcher) return `${nodes.length} ${noun} shown`;
+  return `${nodes.filter(matches).length} of ${nodes.length} ${noun} shown match “${state.search}”`;
+}
+
+/** A label line cut to what fits under a node. */
+const cut = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
 function renderGraph(nodes: NodeSummary[], relayout: boolean, full: boolean): void {
   const want = new Set(nodes.map((n) => n.id));
@@ -268,11 +298,13 @@ function renderGraph(nodes: NodeSummary[], relayout: boolean, full: boolean): vo
     for (const n of nodes) {
       const data = {
         id: n.id,
-        display: n.label,
+        // Scope's two labels under the node: the name, and the minor label (host and pid, image, namespace, count)
+        display: n.labelMinor ? `${cut(n.label, LABEL_CHARS)}\n${cut(n.labelMinor, LABEL_CHARS + 4)}` : cut(n.label, LABEL_CHARS),
         full: n.labelMinor ? `${n.label}\n${n.labelMinor}` : n.label,
         shape: SHAPES[n.shape] ?? 'ellipse',
         color: n.pseudo ? '#ffffff' : colorFor(n.rank || n.label),
         pseudo: Boolean(n.pseudo),
+        stack: Boolean(n.stack),
       };
       const existing = cy.getElementById(n.id);
       if (existing.nonempty()) existing.data(data);
@@ -352,7 +384,9 @@ function fullLayout(): void {
   const singles = comps.filter((c) => c.nodes().length === 1).map((c) => c.nodes()[0]!);
   singles.sort((a, b) => String(a.data('display')).localeCompare(String(b.data('display'))) || a.id().localeCompare(b.id()));
   const area = groups.reduce((s, c) => s + c.nodes().length * CELL_W * CELL_H * 1.6, 0) + singles.length * CELL_W * CELL_H;
-  const rowWidth = Math.max(Math.min(cy.width() || 1200, 1600) / MIN_FIT_ZOOM - 2 * PAD, Math.sqrt(area) * 1.4, CELL_W * 4);
+  // rows as wide as make the whole as wide for its height as the window: fitting it then fills the window
+  const aspect = (cy.width() || 1200) / (cy.height() || 800);
+  const rowWidth = Math.max(Math.sqrt(area * aspect), CELL_W * 4);
   let x = 0;
   let y = 0;
   let rowH = 0;
@@ -429,19 +463,12 @@ function placeNew(fresh: cytoscape.NodeCollection): void {
   }
 }
 
-/** Fits the graph, but never so far out that names become unreadable: then it shows the top-left (the components) and the rest is a pan away. */
+/** Fits the whole graph in the window (not closer than 1.5×: a few nodes stay node-sized). */
 function fit(): void {
   cy.fit(undefined, PAD);
-  const z = cy.zoom();
-  if (z > 1.5) {
+  if (cy.zoom() > 1.5) {
     cy.zoom(1.5);
     cy.center();
-  } else if (z < MIN_FIT_ZOOM) {
-    const bb = cy.elements().boundingBox({ includeLabels: true });
-    cy.zoom(MIN_FIT_ZOOM);
-    const contentW = bb.w * MIN_FIT_ZOOM;
-    const x = contentW < cy.width() - 2 * PAD ? (cy.width() - contentW) / 2 - bb.x1 * MIN_FIT_ZOOM : PAD - bb.x1 * MIN_FIT_ZOOM;
-    cy.pan({ x, y: PAD - bb.y1 * MIN_FIT_ZOOM });
   }
 }
 
@@ -480,39 +507,93 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
   return e;
 }
 
-function renderTable(nodes: NodeSummary[]): void {
+interface Column {
+  key: string;
+  label: string;
+  className?: (text: string) => string;
+  text: (n: NodeSummary) => string;
+  /** what the column sorts by (the text where not given) */
+  sortBy?: (n: NodeSummary) => number | string;
+}
+
+function tableColumns(nodes: NodeSummary[], inbound: Map<string, number>): Column[] {
   const metaCols = new Map<string, string>();
   const metricCols = new Map<string, { label: string; format: string }>();
   for (const n of nodes) {
     for (const m of n.metadata.slice(0, 3)) if (!metaCols.has(m.id) && metaCols.size < 3) metaCols.set(m.id, m.label);
     for (const m of n.metrics) if (!metricCols.has(m.id) && metricCols.size < 2) metricCols.set(m.id, { label: m.label, format: m.format });
   }
-  const head = $('table-head');
-  head.replaceChildren(
-    el('tr', {}, el('th', { textContent: 'Name' }), ...[...metaCols.values()].map((l) => el('th', { textContent: l })), ...[...metricCols.values()].map((m) => el('th', { textContent: m.label })), el('th', { textContent: 'Connections' })),
-  );
+  const meta = (n: NodeSummary, id: string) => n.metadata.find((x) => x.id === id);
+  const metric = (n: NodeSummary, id: string) => n.metrics.find((x) => x.id === id);
+  return [
+    { key: 'name', label: 'Name', text: (n) => n.label, sortBy: (n) => (n.label || n.rank).toLowerCase() },
+    ...[...metaCols.entries()].map(([id, label]): Column => ({
+      key: `meta:${id}`,
+      label,
+      className: (v) => (v.length > 40 ? 'long' : ''),
+      text: (n) => {
+        const m = meta(n, id);
+        return m ? formatValue(m) : '';
+      },
+      sortBy: (n) => {
+        const v = meta(n, id)?.value ?? '';
+        return v !== '' && Number.isFinite(Number(v)) ? Number(v) : v.toLowerCase();
+      },
+    })),
+    ...[...metricCols.entries()].map(([id, c]): Column => ({
+      key: `metric:${id}`,
+      label: c.label,
+      className: () => 'num',
+      text: (n) => {
+        const m = metric(n, id);
+        return m ? formatMetric(c.format, m.value) : '';
+      },
+      sortBy: (n) => metric(n, id)?.value ?? -Infinity,
+    })),
+    { key: 'connections', label: 'Connections', className: () => 'num', text: (n) => `${n.adjacency.length} out · ${inbound.get(n.id) ?? 0} in`, sortBy: (n) => n.adjacency.length + (inbound.get(n.id) ?? 0) },
+  ];
+}
+
+/** The table: a column header sorts by it, a second click the other way round. */
+function renderTable(nodes: NodeSummary[]): void {
   const inbound = new Map<string, number>();
   for (const n of state.nodes.values()) for (const to of n.adjacency) inbound.set(to, (inbound.get(to) ?? 0) + 1);
-  const rows = nodes.filter(matches).map((n) => {
-    const tr = el(
+  const columns = tableColumns(nodes, inbound);
+  const sortColumn = columns.find((c) => c.key === state.sort.column) ?? columns[0]!;
+  const head = $('table-head');
+  head.replaceChildren(
+    el(
       'tr',
-      { className: n.id === state.selected ? 'selected' : '' },
-      el('td', { className: 'name' }, el('div', { textContent: n.label, title: n.label }), el('div', { className: 'minor', textContent: n.labelMinor })),
-      ...[...metaCols.keys()].map((id) => {
-        const m = n.metadata.find((x) => x.id === id);
-        const v = m ? formatValue(m) : '';
-        return el('td', { textContent: v, className: v.length > 40 ? 'long' : '' });
+      {},
+      ...columns.map((c) => {
+        const th = el('th', { textContent: c.label, title: `Sort by ${c.label}` });
+        th.dataset.column = c.key;
+        if (c === sortColumn) th.setAttribute('aria-sort', state.sort.descending ? 'descending' : 'ascending');
+        th.addEventListener('click', () => {
+          state.sort = { column: c.key, descending: c === sortColumn ? !state.sort.descending : false };
+          render(false);
+        });
+        return th;
       }),
-      ...[...metricCols.entries()].map(([id, c]) => {
-        const m = n.metrics.find((x) => x.id === id);
-        return el('td', { className: 'num', textContent: m ? formatMetric(c.format, m.value) : '' });
-      }),
-      el('td', { className: 'num', textContent: `${n.adjacency.length} out · ${inbound.get(n.id) ?? 0} in` }),
-    );
-    tr.dataset.id = n.id;
-    tr.addEventListener('click', () => select(n.id));
-    return tr;
-  });
+    ),
+  );
+  const key = sortColumn.sortBy ?? sortColumn.text;
+  const sign = state.sort.descending ? -1 : 1;
+  const rows = nodes
+    .filter(matches)
+    .map((n) => ({ n, k: key(n) }))
+    .sort((a, b) => sign * (typeof a.k === 'number' && typeof b.k === 'number' ? a.k - b.k : String(a.k).localeCompare(String(b.k))) || a.n.id.localeCompare(b.n.id))
+    .map(({ n }) => {
+      const cells = columns.map((c) => {
+        if (c.key === 'name') return el('td', { className: 'name' }, el('div', { textContent: n.label, title: n.label }), el('div', { className: 'minor', textContent: n.labelMinor }));
+        const text = c.text(n);
+        return el('td', { textContent: text, className: c.className?.(text) ?? '' });
+      });
+      const tr = el('tr', { className: n.id === state.selected ? 'selected' : '' }, ...cells);
+      tr.dataset.id = n.id;
+      tr.addEventListener('click', () => select(n.id));
+      return tr;
+    });
   $('table-body').replaceChildren(...rows);
 }
 
@@ -528,11 +609,8 @@ function link(label: string, onClick: () => void): HTMLAnchorElement {
 function renderDetails(): void {
   const panel = $('details');
   const n = state.selected ? state.nodes.get(state.selected) : undefined;
-  if (!n) {
-    panel.classList.add('hidden');
-    return;
-  }
-  panel.classList.remove('hidden');
+  showPanel(panel, Boolean(n));
+  if (!n) return;
   const close = el('button', { className: 'close', textContent: '×', title: 'Close' });
   close.addEventListener('click', () => select(null));
   const sections: HTMLElement[] = [el('header', {}, close, el('h2', { textContent: n.label }), el('div', { className: 'minor', textContent: n.labelMinor }))];
@@ -569,8 +647,22 @@ function renderDetails(): void {
   panel.replaceChildren(...sections);
 }
 
+/**
+ * Opens or closes the details panel. The graph beside it gets narrower or wider; what was at its centre stays
+ * there (cytoscape only sees window resizes, so it is told, and the pan follows half the change).
+ */
+function showPanel(panel: HTMLElement, visible: boolean): void {
+  if (panel.classList.contains('hidden') !== visible) return;
+  const before = cy.width();
+  panel.classList.toggle('hidden', !visible);
+  if (state.mode !== 'graph') return;
+  cy.resize();
+  cy.panBy({ x: (cy.width() - before) / 2, y: 0 });
+}
+
 function select(id: string | null): void {
   state.selected = id;
+  saveHash();
   cy.elements().unselect();
   render(false);
   if (id && state.mode === 'graph') {
@@ -581,23 +673,32 @@ function select(id: string | null): void {
 
 // ---------- topologies, live updates
 
-let pendingSelect: string | null = null;
+let pendingSelect: string | null = state.selected;
 
 function switchTopology(name: string, selectID: string | null = null): void {
   state.topology = name;
-  state.nodes.clear();
   state.selected = null;
   pendingSelect = selectID;
+  applyRemembered();
+  reconnect();
+}
+
+/** The view or its options changed: its nodes are fetched anew and laid out afresh. */
+function reconnect(): void {
+  state.nodes.clear();
   cy.elements().remove();
   laidOut = false;
-  applyFilters();
   saveHash();
   connect();
+  render(false);
   void refreshTopologies();
 }
 
+/** The URL says what is shown: the view, graph or table, the selected node (a link to it opens it). */
 function saveHash(): void {
-  history.replaceState(null, '', `#topology=${encodeURIComponent(state.topology)}&mode=${state.mode}`);
+  const h = new URLSearchParams({ topology: state.topology, mode: state.mode });
+  if (state.selected) h.set('node', state.selected);
+  history.replaceState(null, '', `#${h.toString()}`);
 }
 
 let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -607,7 +708,8 @@ function connect(): void {
     state.ws.onclose = null;
     state.ws.close();
   }
-  const u = url(`api/topology/${encodeURIComponent(state.topology)}/ws?t=1s`);
+  const query = optionsQuery();
+  const u = url(`api/topology/${encodeURIComponent(state.topology)}/ws?t=1s${query ? `&${query}` : ''}`);
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
   const ws = new WebSocket(u);
   state.ws = ws;
@@ -625,8 +727,13 @@ function connect(): void {
       pendingSelect = null;
     }
   };
-  ws.onclose = () => {
+  ws.onclose = (e) => {
     setConnected(false);
+    // options this app does not know (remembered from another version): back to the defaults
+    if (e.code === 4400) {
+      state.options = {};
+      saveRemembered();
+    }
     reconnectTimer = setTimeout(connect, 2000);
   };
 }
@@ -638,18 +745,68 @@ function setConnected(ok: boolean): void {
   render(false);
 }
 
+function topologyButton(t: TopologyListing, className: string): HTMLButtonElement {
+  const b = el('button', { type: 'button', className }, t.name, el('span', { className: 'count', textContent: String(t.stats.nonpseudo_node_count) }));
+  b.dataset.topology = t.id;
+  b.classList.toggle('active', t.id === state.topology);
+  b.addEventListener('click', () => switchTopology(t.id));
+  return b;
+}
+
+/** The views (a parent active when one of its sub-topologies is), the current family's sub-topologies, and the view's options. */
+function renderTopologies(): void {
+  const family = state.listing.find((t) => t.id === state.topology || t.sub_topologies?.some((s) => s.id === state.topology));
+  $('topologies').replaceChildren(
+    ...state.listing.map((t) => {
+      const b = topologyButton(t, '');
+      b.classList.toggle('active', t === family);
+      return b;
+    }),
+  );
+  $('subtopologies').replaceChildren(...(family?.sub_topologies?.length ? [family, ...family.sub_topologies].map((t) => topologyButton(t, 'sub')) : []));
+  $('options').replaceChildren(...(currentListing()?.options ?? []).filter((g) => g.options.length > 0).map(optionGroup));
+}
+
+function optionGroup(g: OptionGroup): HTMLElement {
+  const box = el('div', { className: 'option-group', role: 'group' });
+  box.dataset.option = g.id;
+  const current = state.options[g.id] ?? g.defaultValue;
+  const button = (label: string, active: boolean, onClick: () => void, value: string) => {
+    const b = el('button', { type: 'button', textContent: label, className: active ? 'active' : '' });
+    b.dataset.value = value;
+    b.addEventListener('click', onClick);
+    return b;
+  };
+  if (g.selectType === 'union') {
+    const chosen = new Set(current ? current.split(',') : []);
+    box.append(button(g.noneLabel ?? 'All', chosen.size === 0, () => setOption(g.id, ''), ''));
+    for (const o of g.options) {
+      box.append(
+        button(o.label, chosen.has(o.value), () => {
+          if (chosen.has(o.value)) chosen.delete(o.value);
+          else chosen.add(o.value);
+          setOption(g.id, [...chosen].sort().join(','));
+        }, o.value),
+      );
+    }
+  } else {
+    for (const o of g.options) box.append(button(o.label, o.value === current, () => setOption(g.id, o.value), o.value));
+  }
+  return box;
+}
+
 async function refreshTopologies(): Promise<void> {
   try {
-    const list = (await (await fetch(url('api/topology'))).json()) as TopologyInfo[];
-    const nav = $('topologies');
-    nav.replaceChildren(
-      ...list.map((t) => {
-        const b = el('button', { type: 'button', className: t.id === state.topology ? 'active' : '' }, t.name, el('span', { className: 'count', textContent: String(t.stats.nonpseudo_node_count) }));
-        b.dataset.topology = t.id;
-        b.addEventListener('click', () => switchTopology(t.id));
-        return b;
-      }),
-    );
+    const query = optionsQuery();
+    const res = await fetch(url(`api/topology${query ? `?${query}` : ''}`));
+    if (res.status === 400) {
+      state.options = {};
+      saveRemembered();
+      return;
+    }
+    state.listing = (await res.json()) as TopologyListing[];
+    renderTopologies();
+    renderFilterNote();
     const probes = (await (await fetch(url('api/probes'))).json()) as Probe[];
     $('probes').textContent = probes.length ? `${probes.length} probe${probes.length > 1 ? 's' : ''}: ${probes.map((p) => p.hostname || p.id).join(', ')}` : 'no probes';
   } catch {
@@ -662,6 +819,7 @@ function setMode(mode: 'graph' | 'table'): void {
   $('mode-graph').classList.toggle('active', mode === 'graph');
   $('mode-table').classList.toggle('active', mode === 'table');
   $('graph').classList.toggle('hidden', mode !== 'graph');
+  $('zoom').classList.toggle('hidden', mode !== 'graph');
   $('table').classList.toggle('hidden', mode !== 'table');
   saveHash();
   if (mode === 'graph') {
@@ -670,25 +828,110 @@ function setMode(mode: 'graph' | 'table'): void {
   } else render(false);
 }
 
+function setSearch(text: string): void {
+  state.search = text.trim();
+  state.matcher = parseQuery(state.search);
+  render(false);
+}
+
 $('mode-graph').addEventListener('click', () => setMode('graph'));
 $('mode-table').addEventListener('click', () => setMode('table'));
-$<HTMLInputElement>('search').addEventListener('input', (e) => {
-  state.search = (e.target as HTMLInputElement).value.trim();
-  render(false);
-});
-$<HTMLInputElement>('hide-unconnected').addEventListener('change', (e) => {
-  state.hideUnconnected = (e.target as HTMLInputElement).checked;
-  saveFilters();
-  render(true, true);
-});
+$<HTMLInputElement>('search').addEventListener('input', (e) => setSearch((e.target as HTMLInputElement).value));
 $<HTMLInputElement>('hide-kernel').addEventListener('change', (e) => {
   state.hideKernel = (e.target as HTMLInputElement).checked;
-  saveFilters();
+  saveRemembered();
   render(true, true);
 });
 
-window.scope = { nodes: () => [...state.nodes.values()], topology: () => state.topology, shown: () => cy.nodes().map((n) => n.id()), zoom: () => cy.zoom() };
-applyFilters();
+const ZOOM_STEP = 1.25;
+const PAN_STEP = 120;
+function zoomBy(factor: number): void {
+  userMoved = true;
+  cy.zoom({ level: cy.zoom() * factor, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
+}
+function panBy(x: number, y: number): void {
+  userMoved = true;
+  cy.panBy({ x, y });
+}
+$('zoom-in').addEventListener('click', () => zoomBy(ZOOM_STEP));
+$('zoom-out').addEventListener('click', () => zoomBy(1 / ZOOM_STEP));
+$('zoom-fit').addEventListener('click', () => {
+  userMoved = false;
+  fit();
+});
+$('pan-left').addEventListener('click', () => panBy(PAN_STEP, 0));
+$('pan-right').addEventListener('click', () => panBy(-PAN_STEP, 0));
+$('pan-up').addEventListener('click', () => panBy(0, PAN_STEP));
+$('pan-down').addEventListener('click', () => panBy(0, -PAN_STEP));
+
+// Weave Scope's keys: / search, Esc closes the details (and empties and leaves the search box), g / t graph or table
+const KEYS: Record<string, () => void> = {
+  '/': () => $<HTMLInputElement>('search').focus(),
+  g: () => setMode('graph'),
+  t: () => setMode('table'),
+  '+': () => zoomBy(ZOOM_STEP),
+  '-': () => zoomBy(1 / ZOOM_STEP),
+  '0': () => $('zoom-fit').click(),
+  ArrowLeft: () => panBy(PAN_STEP, 0),
+  ArrowRight: () => panBy(-PAN_STEP, 0),
+  ArrowUp: () => panBy(0, PAN_STEP),
+  ArrowDown: () => panBy(0, -PAN_STEP),
+};
+document.addEventListener('keydown', (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement;
+  if (e.key === 'Escape') {
+    if (e.target === $('search')) {
+      $<HTMLInputElement>('search').value = '';
+      setSearch('');
+    }
+    if (typing) (e.target as HTMLElement).blur();
+    if (state.selected) select(null);
+    return;
+  }
+  if (typing) return;
+  const action = KEYS[e.key];
+  if (!action || (state.mode !== 'graph' && /^(Arrow|[+\-0]$)/.test(e.key))) return;
+  e.preventDefault();
+  action();
+});
+
+// a link to another view or node of this page (typed, pasted or followed) opens it without a reload
+window.addEventListener('hashchange', () => {
+  const h = new URLSearchParams(location.hash.slice(1));
+  const topology = h.get('topology') ?? state.topology;
+  const node = h.get('node');
+  const mode = h.get('mode');
+  if (mode === 'graph' || mode === 'table') setMode(mode);
+  if (topology !== state.topology) switchTopology(topology, node);
+  else if (node && state.nodes.has(node)) select(node);
+  else pendingSelect = node;
+});
+
+// the map is served under /api/app/<org>/ by the hosted service, whose dashboard is one click away
+// (the page's own URLs are relative; this one is the frontend's, so it is set here rather than in the HTML)
+if (location.pathname.startsWith('/api/app/')) {
+  $('dashboard').setAttribute('href', '/dashboard');
+  $('dashboard').classList.remove('hidden');
+  $('brand').classList.add('hidden');
+}
+
+window.scope = {
+  nodes: () => [...state.nodes.values()],
+  topology: () => state.topology,
+  shown: () => cy.nodes().map((n) => n.id()),
+  zoom: () => cy.zoom(),
+  labels: () => cy.nodes().map((n) => String(n.data('display'))),
+  inView: () => {
+    const bb = cy.nodes().renderedBoundingBox({ includeLabels: true });
+    return bb.x1 >= 0 && bb.y1 >= 0 && bb.x2 <= cy.width() && bb.y2 <= cy.height();
+  },
+  where: (id) => {
+    const n = cy.getElementById(id);
+    return n.nonempty() ? { ...(n as NodeSingular).renderedPosition(), width: cy.width(), height: cy.height() } : undefined;
+  },
+};
+applyRemembered();
 setMode(state.mode);
 connect();
 void refreshTopologies();

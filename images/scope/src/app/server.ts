@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { DecodeError, decodeReport, reportToJSON } from '../report/index.ts';
 import { ReportStore } from './store.ts';
+import { VIEWS, type ViewID } from './topologies.ts';
 import { diff, isEmpty, Views, type Rendered } from './views.ts';
 import { buildWebAssets, type WebAssets } from './web.ts';
 
@@ -83,26 +84,30 @@ export async function buildScopeApp(opts: ScopeAppOptions): Promise<ScopeApp> {
   app.get('/api', async () => ({ id, version: SCOPE_VERSION, hostname }));
   app.get('/api/probes', async () => store.probes());
   app.get('/api/report', async (_request, reply) => reply.type('application/json').send(reportToJSON(store.report())));
-  app.get('/api/topology', async () => views.list());
-  app.get<{ Params: { name: string } }>('/api/topology/:name', async (request) => {
-    const name = request.params.name;
-    if (!Views.isName(name)) throw notFound(`no topology ${JSON.stringify(name)} (hosts, processes, containers, pods)`);
-    const r = views.get(name);
+  app.get<{ Querystring: Record<string, string> }>('/api/topology', async (request) => views.list(request.query));
+  app.get<{ Params: { name: string }; Querystring: Record<string, string> }>('/api/topology/:name', async (request) => {
+    const r = views.get(viewName(request.params.name), request.query);
     return { nodes: Object.fromEntries(r.nodes) };
   });
-  app.get<{ Params: { name: string; id: string } }>('/api/topology/:name/:id', async (request) => {
-    const name = request.params.name;
-    if (!Views.isName(name)) throw notFound(`no topology ${JSON.stringify(name)}`);
-    const node = views.get(name).nodes.get(request.params.id);
+  app.get<{ Params: { name: string; id: string }; Querystring: Record<string, string> }>('/api/topology/:name/:id', async (request) => {
+    const name = viewName(request.params.name);
+    const node = views.get(name, request.query).nodes.get(request.params.id);
     if (!node) throw notFound(`no node ${JSON.stringify(request.params.id)} in ${name}`);
     return { node };
   });
 
   const sockets = new Set<WebSocket>();
-  app.get<{ Params: { name: string }; Querystring: { t?: string } }>('/api/topology/:name/ws', { websocket: true }, (socket, request) => {
+  app.get<{ Params: { name: string }; Querystring: Record<string, string> }>('/api/topology/:name/ws', { websocket: true }, (socket, request) => {
     const name = request.params.name;
     if (!Views.isName(name)) {
       socket.close(4404, `no topology ${name}`);
+      return;
+    }
+    const query = request.query;
+    try {
+      views.get(name, query);
+    } catch (err) {
+      socket.close(4400, (err instanceof Error ? err.message : 'bad options').replace(/[^\x20-\x7e]/g, '?').slice(0, 120));
       return;
     }
     const interval = parseInterval(request.query.t) ?? opts.wsIntervalMs ?? 1000;
@@ -112,7 +117,7 @@ export async function buildScopeApp(opts: ScopeAppOptions): Promise<ScopeApp> {
       if (last && last.version === store.version) return;
       // a client that is not keeping up gets the next diff once its buffer drains
       if (socket.bufferedAmount > 4 * 1024 * 1024) return;
-      const next = views.get(name);
+      const next = views.get(name, query);
       const d = diff(last, next);
       if (last && isEmpty(d)) {
         last = next;
@@ -164,6 +169,12 @@ export async function buildScopeApp(opts: ScopeAppOptions): Promise<ScopeApp> {
       for (const s of sockets) s.terminate();
     },
   };
+}
+
+/** A view's name from the path, or 404 naming the views there are. */
+function viewName(name: string): ViewID {
+  if (!Views.isName(name)) throw notFound(`no topology ${JSON.stringify(name)} (${VIEWS.map((v) => v.id).join(', ')})`);
+  return name;
 }
 
 function header(v: string | string[] | undefined): string | undefined {
