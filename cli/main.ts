@@ -36,7 +36,7 @@ const liveCommands = new Set(['up', 'test']);
 async function inkRenderer(command: string, json: boolean, out: NodeJS.WritableStream, result: NodeJS.WritableStream): Promise<Renderer | undefined> {
   if (json || !liveCommands.has(command) || !wantsInk(out)) return undefined;
   const { InkRenderer } = await import('./ui/renderer.tsx');
-  const { SMOKE_PLAN } = await import('./ui/model.ts');
+  const { SMOKE_PLAN } = await import('../cluster/smoke/steps.ts');
   return new InkRenderer({ out, result, title: `dev ${command}`, ...(command === 'test' ? { plan: SMOKE_PLAN } : {}) });
 }
 
