@@ -41,8 +41,8 @@ const liveCommands = new Set<RunnableName>(['up', 'test']);
 async function inkRenderer(command: RunnableName, json: boolean, out: NodeJS.WritableStream, result: NodeJS.WritableStream): Promise<Renderer | undefined> {
   if (json || !liveCommands.has(command) || !wantsInk(out)) return undefined;
   const { InkRenderer } = await import('./ui/renderer.tsx');
-  const { SMOKE_PLAN } = await import('../cluster/smoke/steps.ts');
-  return new InkRenderer({ out, result, title: `dev ${command}`, ...(command === 'test' ? { plan: SMOKE_PLAN } : {}) });
+  const plan = command === 'test' ? (await import('../cluster/smoke/steps.ts')).SMOKE_PLAN : [];
+  return new InkRenderer({ out, result, title: `dev ${command}`, plan });
 }
 
 /** Runs one `dev` invocation and returns its exit code: 0 ok, 1 failure, 2 usage. */
