@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Runtime, RuntimeName, RuntimeOptions } from '../cluster/runtime.ts';
+import { isRuntimeName, type Runtime, type RuntimeName, type RuntimeOptions } from '../cluster/runtime.ts';
 import type { Renderer } from './render/types.ts';
 
 /** What every command gets: where the project is, where state lives, how to talk to the user. */
@@ -43,8 +43,12 @@ function stateFile(dir: string): string {
 export function readState(dir: string): CliState {
   try {
     if (!statSync(stateFile(dir)).isFile()) return {};
-    const parsed = JSON.parse(readFileSync(stateFile(dir), 'utf8')) as CliState;
-    return parsed && typeof parsed === 'object' ? parsed : {};
+    const parsed = JSON.parse(readFileSync(stateFile(dir), 'utf8')) as { runtime?: unknown; updatedAt?: unknown } | null;
+    if (!parsed || typeof parsed !== 'object') return {};
+    return {
+      ...(typeof parsed.runtime === 'string' && isRuntimeName(parsed.runtime) ? { runtime: parsed.runtime } : {}),
+      ...(typeof parsed.updatedAt === 'string' ? { updatedAt: parsed.updatedAt } : {}),
+    };
   } catch {
     return {};
   }
@@ -56,9 +60,8 @@ export function writeState(dir: string, state: CliState): void {
 }
 
 /** The runtime a command acts on: --runtime, else the last one `dev up` used, else local. */
-export function pickRuntime(ctx: Pick<Context, 'devDir'>, flag: unknown): RuntimeName {
-  if (typeof flag === 'string') return flag as RuntimeName;
-  return readState(ctx.devDir).runtime ?? 'local';
+export function pickRuntime(ctx: Pick<Context, 'devDir'>, flag: RuntimeName | undefined): RuntimeName {
+  return flag ?? readState(ctx.devDir).runtime ?? 'local';
 }
 
 /** Loaded on demand, so `dev --help` and usage errors never load a runtime. */

@@ -1,26 +1,31 @@
 import { readFileSync } from 'node:fs';
 import { StepError } from '../cluster/events.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, commandUsage, parse, usage } from './args.ts';
+import { COMMANDS, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, commandUsage, parse, usage, type CommandRun, type CommandSpec, type RunnableName } from './args.ts';
 import { devDir, projectDir, wantsInk, type Context } from './context.ts';
+import { decodeOptions, type OptionSpecs, type RawValues } from './options.ts';
 import { PlainRenderer } from './render/plain.ts';
 import type { Renderer } from './render/types.ts';
 
-type Command = (ctx: Context, values: Record<string, string | boolean | undefined>, positionals: string[]) => Promise<number>;
+type Invoke = (ctx: Context, values: RawValues, positionals: string[]) => Promise<number>;
 
-/** Each command's module is imported when it runs, so help and usage errors stay instant. */
-const commands: Record<string, () => Promise<Command>> = {
-  up: async () => (await import('./commands/up.ts')).up,
-  down: async () => (await import('./commands/down.ts')).down,
-  status: async () => (await import('./commands/status.ts')).status,
-  logs: async () => (await import('./commands/logs.ts')).logs,
-  test: async () => (await import('./commands/test.ts')).test,
-  connect: async () => (await import('./commands/connect.ts')).connect,
-  probe: async () => (await import('./commands/probe.ts')).probe,
-  build: async () => (await import('./commands/build.ts')).build,
+/** A command whose module is imported when it runs (so help and usage errors stay instant), given its typed options. */
+function lazy<O extends OptionSpecs>(spec: CommandSpec<O>, load: () => Promise<CommandRun<O>>): Invoke {
+  return async (ctx, values, positionals) => (await load())(ctx, decodeOptions(spec.options, values), positionals);
+}
+
+const commands: Record<RunnableName, Invoke> = {
+  up: lazy(COMMANDS.up, async () => (await import('./commands/up.ts')).up),
+  down: lazy(COMMANDS.down, async () => (await import('./commands/down.ts')).down),
+  status: lazy(COMMANDS.status, async () => (await import('./commands/status.ts')).status),
+  logs: lazy(COMMANDS.logs, async () => (await import('./commands/logs.ts')).logs),
+  test: lazy(COMMANDS.test, async () => (await import('./commands/test.ts')).test),
+  connect: lazy(COMMANDS.connect, async () => (await import('./commands/connect.ts')).connect),
+  probe: lazy(COMMANDS.probe, async () => (await import('./commands/probe.ts')).probe),
+  build: lazy(COMMANDS.build, async () => (await import('./commands/build.ts')).build),
 };
 
 /** Commands that run until interrupted, or clean up on Ctrl-C (stop a probe); the rest just exit on it. */
-const handlesInterrupt = new Set(['logs', 'connect', 'probe', 'test']);
+const handlesInterrupt = new Set<RunnableName>(['logs', 'connect', 'probe', 'test']);
 
 export interface MainOptions {
   stdout?: NodeJS.WritableStream;
@@ -30,14 +35,14 @@ export interface MainOptions {
 }
 
 /** Commands whose events get the live Ink view on a terminal. */
-const liveCommands = new Set(['up', 'test']);
+const liveCommands = new Set<RunnableName>(['up', 'test']);
 
 /** The Ink renderer for `dev up`/`dev test` on a terminal, loaded only then (Ink and React take a moment). */
-async function inkRenderer(command: string, json: boolean, out: NodeJS.WritableStream, result: NodeJS.WritableStream): Promise<Renderer | undefined> {
+async function inkRenderer(command: RunnableName, json: boolean, out: NodeJS.WritableStream, result: NodeJS.WritableStream): Promise<Renderer | undefined> {
   if (json || !liveCommands.has(command) || !wantsInk(out)) return undefined;
   const { InkRenderer } = await import('./ui/renderer.tsx');
-  const { SMOKE_PLAN } = await import('./ui/model.ts');
-  return new InkRenderer({ out, result, title: `dev ${command}`, ...(command === 'test' ? { plan: SMOKE_PLAN } : {}) });
+  const plan = command === 'test' ? (await import('../cluster/smoke/steps.ts')).SMOKE_PLAN : [];
+  return new InkRenderer({ out, result, title: `dev ${command}`, plan });
 }
 
 /** Runs one `dev` invocation and returns its exit code: 0 ok, 1 failure, 2 usage. */
@@ -86,8 +91,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const project = projectDir();
   const ctx: Context = { projectDir: project, devDir: devDir(project), renderer, stdout, stderr, signal: controller.signal };
   try {
-    const command = await commands[parsed.command]!();
-    return await command(ctx, parsed.values, parsed.positionals);
+    return await commands[parsed.command](ctx, parsed.values, parsed.positionals);
   } catch (err) {
     // A StepError was already shown by the renderer, with its diagnosis.
     if (!(err instanceof StepError)) {

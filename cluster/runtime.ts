@@ -1,7 +1,20 @@
+import { existsSync } from 'node:fs';
 import type { EventSink } from './events.ts';
 import type { Manifests } from './manifests/types.ts';
 
-export type RuntimeName = 'local' | 'docker' | 'kind';
+/** Every runtime by name, the one list the CLI's choices and createRuntime check against. */
+export const runtimeNames = ['local', 'docker', 'kind'] as const;
+
+export type RuntimeName = (typeof runtimeNames)[number];
+
+export function isRuntimeName(name: string): name is RuntimeName {
+  return (runtimeNames as readonly string[]).includes(name);
+}
+
+/** The runtimes whose module (cluster/runtimes/<name>/index.ts) exists: what help offers. */
+export function builtRuntimes(): RuntimeName[] {
+  return runtimeNames.filter((name) => existsSync(new URL(`./runtimes/${name}/index.ts`, import.meta.url)));
+}
 
 /** What createRuntime(name, options) in cluster/runtimes/index.ts passes to every runtime. */
 export interface RuntimeOptions {

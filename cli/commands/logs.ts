@@ -1,10 +1,11 @@
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, suggest } from '../args.ts';
-import { openRuntime, pickRuntime, type Context } from '../context.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type RunOf } from '../args.ts';
+import { suggest } from '../suggest.ts';
+import { openRuntime, pickRuntime } from '../context.ts';
 import { formatLogLine } from '../render/plain.ts';
 
-export async function logs(ctx: Context, values: Record<string, unknown>, positionals: string[]): Promise<number> {
+export const logs: RunOf<'logs'> = async (ctx, options, positionals) => {
   const service = positionals[0]!;
-  const name = pickRuntime(ctx, values.runtime);
+  const name = pickRuntime(ctx, options.runtime);
   const runtime = await openRuntime(ctx, name);
   const s = await runtime.status();
   const names = s.services.map((x) => x.name);
@@ -14,11 +15,10 @@ export async function logs(ctx: Context, values: Record<string, unknown>, positi
     return EXIT_USAGE;
   }
   const pretty = (ctx.stdout as NodeJS.WriteStream).isTTY === true;
-  const tail = typeof values.tail === 'string' ? Number(values.tail) : 100;
   try {
     await runtime.logs(service, (line) => ctx.stdout.write(`${pretty ? formatLogLine(line) : line}\n`), {
-      follow: values.follow === true,
-      tail,
+      follow: options.follow,
+      tail: options.tail,
       signal: ctx.signal,
     });
   } catch (err) {
@@ -27,4 +27,4 @@ export async function logs(ctx: Context, values: Record<string, unknown>, positi
     return EXIT_FAILURE;
   }
   return EXIT_OK;
-}
+};

@@ -1,13 +1,13 @@
 import { once } from 'node:events';
 import { pino } from 'pino';
 import type { ProbeEvent } from '@saas/scope/probe';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../args.ts';
-import { openRuntime, pickRuntime, type Context } from '../context.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type RunOf } from '../args.ts';
+import { openRuntime, pickRuntime } from '../context.ts';
 
-export async function probe(ctx: Context, values: Record<string, unknown>, positionals: string[]): Promise<number> {
+export const probe: RunOf<'probe'> = async (ctx, options, positionals) => {
   let url = positionals[0];
   if (url === undefined) {
-    const name = pickRuntime(ctx, values.runtime);
+    const name = pickRuntime(ctx, options.runtime);
     const endpoints = await (await openRuntime(ctx, name)).endpoints();
     if (!endpoints) {
       ctx.stderr.write(`dev probe: nothing is running (runtime ${name}) to report to; start it (dev up) or give the URL: dev probe --token T http://…\n`);
@@ -26,7 +26,7 @@ export async function probe(ctx: Context, values: Record<string, unknown>, posit
   let lastFailure = '';
   const handle = startProbe({
     url,
-    token: String(values.token),
+    token: options.token,
     log: pino({ level: 'silent' }),
     onEvent: (e) => {
       const line = describe(e);
@@ -42,7 +42,7 @@ export async function probe(ctx: Context, values: Record<string, unknown>, posit
   await handle.stop();
   ctx.renderer.print(`probe stopped after ${handle.published} report(s).`);
   return EXIT_OK;
-}
+};
 
 function describe(e: ProbeEvent): string | undefined {
   switch (e.type) {

@@ -1,18 +1,18 @@
 import { preloadProbe, runSmoke } from '../../cluster/smoke/flow.ts';
 import { tailLog } from '../../cluster/smoke/logs.ts';
-import { EXIT_FAILURE, EXIT_OK } from '../args.ts';
-import { openRuntime, pickRuntime, type Context } from '../context.ts';
+import { EXIT_FAILURE, EXIT_OK, type RunOf } from '../args.ts';
+import { openRuntime, pickRuntime } from '../context.ts';
 import { duration } from '../render/plain.ts';
 
-export async function test(ctx: Context, values: Record<string, unknown>): Promise<number> {
+export const test: RunOf<'test'> = async (ctx, options) => {
   preloadProbe(); // it takes a while to load: let it overlap the status call and the first steps
-  const name = pickRuntime(ctx, values.runtime);
+  const name = pickRuntime(ctx, options.runtime);
   const runtime = await openRuntime(ctx, name);
   const s = await runtime.status();
   const endpoints = s.endpoints;
   if (!endpoints) {
     const message = `nothing is running (runtime ${name}); start it first: dev up${name === 'local' ? '' : ` --runtime ${name}`}`;
-    if (values.json) ctx.renderer.print(JSON.stringify({ ok: false, runtime: name, error: message }, null, 2));
+    if (options.json) ctx.renderer.print(JSON.stringify({ ok: false, runtime: name, error: message }, null, 2));
     ctx.stderr.write(`dev test: ${message}\n`);
     return EXIT_FAILURE;
   }
@@ -25,7 +25,7 @@ export async function test(ctx: Context, values: Record<string, unknown>): Promi
     logs: (service, n) => tailLog(runtime, service, n),
     signal: ctx.signal,
   });
-  if (values.json) {
+  if (options.json) {
     ctx.renderer.print(JSON.stringify({ runtime: name, endpoints, ...result }, null, 2));
   } else if (result.ok) {
     ctx.renderer.print(`smoke flow passed in ${duration(result.durationMs)} (${result.email}, organisation ${result.organization}).`);
@@ -33,4 +33,4 @@ export async function test(ctx: Context, values: Record<string, unknown>): Promi
     ctx.renderer.print(`smoke flow FAILED at "${result.failure?.title}" after ${duration(result.durationMs)}: ${result.failure?.diagnosis.summary}`);
   }
   return result.ok ? EXIT_OK : EXIT_FAILURE;
-}
+};

@@ -1,4 +1,4 @@
-import type { Diagnosis, EngineEvent } from '../../cluster/events.ts';
+import { fold, initialState, stepTitle, totals, type Diagnosis, type EngineEvent, type RunState } from '../../cluster/events.ts';
 import type { Renderer, RendererOptions } from './types.ts';
 
 const INDENT = ' '.repeat(11);
@@ -66,8 +66,7 @@ export class PlainRenderer implements Renderer {
   private readonly result: NodeJS.WritableStream;
   private readonly start: number;
   private readonly progress: boolean;
-  private readonly titles = new Map<string, string>();
-  private readonly open = new Set<string>();
+  private state: RunState = initialState();
 
   constructor(options: RendererOptions) {
     this.out = options.out;
@@ -77,9 +76,8 @@ export class PlainRenderer implements Renderer {
   }
 
   event(e: EngineEvent): void {
-    if (e.type === 'started') this.open.add(e.step);
-    if (e.type === 'done' || e.type === 'failed') this.open.delete(e.step);
-    const lines = renderEvent(e, this.start, this.titles, this.progress, this.open.size > 1);
+    this.state = fold(this.state, e);
+    const lines = renderEvent(e, this.state, this.start, this.progress);
     if (lines.length > 0) this.out.write(`${lines.join('\n')}\n`);
   }
 
@@ -90,28 +88,23 @@ export class PlainRenderer implements Renderer {
   async close(): Promise<void> {}
 }
 
-/** One event as lines; keeps step titles so done/failed (and, when asked, progress) lines can name their step. */
-export function renderEvent(e: EngineEvent, start: number, titles: Map<string, string>, progress = true, nameProgress = false): string[] {
+/** One event as lines, read against the state it was just folded into (which names its step). */
+export function renderEvent(e: EngineEvent, state: RunState, start: number, progress = true): string[] {
   const t = elapsed(e.at, start);
   switch (e.type) {
     case 'started':
-      titles.set(e.step, e.title);
       return [`${t} ▸ ${e.title}`];
     case 'progress': {
       if (!progress) return [];
       const pct = e.fraction !== undefined ? ` (${Math.round(e.fraction * 100)}%)` : '';
       // With several steps under way, a progress line says whose it is.
-      const whose = nameProgress ? `${titles.get(e.step) ?? e.step}: ` : '';
+      const whose = totals(state).running > 1 ? `${stepTitle(state, e.step)}: ` : '';
       return [`${t}   · ${whose}${e.message}${pct}`];
     }
-    case 'done': {
-      const title = titles.get(e.step) ?? e.step;
-      return [`${t} ✓ ${title} (${duration(e.durationMs)})${e.message ? `: ${e.message}` : ''}`];
-    }
-    case 'failed': {
-      const title = titles.get(e.step) ?? e.step;
-      return [`${t} ✗ ${title} (${duration(e.durationMs)}): ${e.diagnosis.summary}`, ...diagnosisLines(e.diagnosis).map((l) => INDENT + l)];
-    }
+    case 'done':
+      return [`${t} ✓ ${stepTitle(state, e.step)} (${duration(e.durationMs)})${e.message ? `: ${e.message}` : ''}`];
+    case 'failed':
+      return [`${t} ✗ ${stepTitle(state, e.step)} (${duration(e.durationMs)}): ${e.diagnosis.summary}`, ...diagnosisLines(e.diagnosis).map((l) => INDENT + l)];
     case 'notice':
       return [`${t} ${e.level === 'warn' ? '!' : 'i'} ${e.message}`];
   }

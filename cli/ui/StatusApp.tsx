@@ -1,7 +1,7 @@
 import { Box, Text, render, useApp, useInput, useStdout } from 'ink';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Runtime, SystemStatus } from '../../cluster/runtime.ts';
-import { age } from '../commands/status.ts';
+import { age } from '../render/status.ts';
 import { LogPane, type LogSource } from './LogPane.tsx';
 import { MailPane } from './MailPane.tsx';
 import { startPtyPane, type PtyPane } from './pty-pane.ts';

@@ -1,13 +1,12 @@
 import { Box, Static, Text, useStdout } from 'ink';
-import type { Diagnosis } from '../../cluster/events.ts';
+import { totals, type Diagnosis, type NoticeState, type RunState, type StepState } from '../../cluster/events.ts';
 import { formatLogLine } from '../render/plain.ts';
-import type { NoticeView, StepView, StepsState } from './model.ts';
 import { Elapsed, Spinner } from './Spinner.tsx';
 import { clip, seconds } from './text.ts';
 
 const TIME = 8;
 
-function Icon({ step }: { step: StepView }) {
+function Icon({ step }: { step: StepState }) {
   switch (step.phase) {
     case 'running':
       return <Spinner />;
@@ -30,7 +29,7 @@ function bar(fraction: number, width = 10): string {
 }
 
 /** One step on one line: icon, title, what it is doing or did, time on the right. */
-export function StepLine({ step, width }: { step: StepView; width: number }) {
+export function StepLine({ step, width }: { step: StepState; width: number }) {
   const titleWidth = Math.min(Math.max(20, Math.floor(width * 0.45)), step.title.length);
   const detailRoom = Math.max(0, width - 2 - titleWidth - 2 - TIME - 1);
   const progress = step.phase === 'running' && step.fraction !== undefined ? `${bar(step.fraction)} ` : '';
@@ -106,7 +105,7 @@ export function LogText({ line, width, wrap = false }: { line: string; width: nu
   );
 }
 
-function NoticeLine({ notice }: { notice: NoticeView }) {
+function NoticeLine({ notice }: { notice: NoticeState }) {
   return (
     <Text wrap="truncate-end">
       <Text color={notice.level === 'warn' ? 'yellow' : 'blue'}>{notice.level === 'warn' ? '! ' : 'i '}</Text>
@@ -119,25 +118,22 @@ function NoticeLine({ notice }: { notice: NoticeView }) {
  * The live view of a command's steps. What has finished is printed once, in order, through Static (it scrolls
  * up like a log and is never redrawn); only the running and pending steps and the status line are redrawn.
  */
-export function StepsView({ title, state, startedAt, ended }: { title: string; state: StepsState; startedAt: number; ended?: number }) {
+export function StepsView({ title, state, startedAt, ended }: { title: string; state: RunState; startedAt: number; ended?: number }) {
   const { stdout } = useStdout();
   const width = Math.max(40, (stdout.columns || 80) - 1);
   const live = state.steps.filter((s) => s.phase === 'running' || s.phase === 'pending' || s.phase === 'skipped' || s.phase === 'stopped');
-  const running = state.steps.filter((s) => s.phase === 'running');
-  const done = state.steps.filter((s) => s.phase === 'ok').length;
-  const failed = state.steps.filter((s) => s.phase === 'failed').length;
-  const stopped = state.steps.filter((s) => s.phase === 'stopped').length;
+  const { ok: done, failed, stopped, running } = totals(state);
   return (
     <>
       <Static items={state.finished}>
-        {(item) =>
+        {(item, i) =>
           'step' in item ? (
-            <Box key={item.key} flexDirection="column">
+            <Box key={i} flexDirection="column">
               <StepLine step={item.step} width={width} />
               {item.step.diagnosis && <DiagnosisView diagnosis={item.step.diagnosis} width={width} />}
             </Box>
           ) : (
-            <NoticeLine key={item.key} notice={item.notice} />
+            <NoticeLine key={i} notice={item.notice} />
           )
         }
       </Static>
@@ -145,7 +141,7 @@ export function StepsView({ title, state, startedAt, ended }: { title: string; s
         {live.map((s) => (
           <Box key={s.id} flexDirection="column">
             <StepLine step={s} width={width} />
-            {s.phase === 'running' && running.length <= 4 && s.recent.length > 1 &&
+            {s.phase === 'running' && running <= 4 && s.recent.length > 1 &&
               s.recent.slice(0, -1).map((l, i) => (
                 <Text key={i} dimColor wrap="truncate-end">
                   {`    ${l}`}
@@ -157,7 +153,7 @@ export function StepsView({ title, state, startedAt, ended }: { title: string; s
           {ended === undefined ? <Spinner color="magenta" /> : failed || stopped ? <Text color={failed ? 'red' : 'yellow'}>{failed ? '✗' : '■'}</Text> : <Text color="green">✓</Text>}
           <Text bold> {title}</Text>
           <Text dimColor>
-            {`  ${done} done${running.length ? ` · ${running.length} running` : ''}`}
+            {`  ${done} done${running ? ` · ${running} running` : ''}`}
           </Text>
           {failed > 0 && <Text color="red">{` · ${failed} failed`}</Text>}
           {stopped > 0 && <Text color="yellow">{` · ${stopped} stopped`}</Text>}

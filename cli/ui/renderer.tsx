@@ -1,8 +1,7 @@
 import { render, type Instance } from 'ink';
 import { useSyncExternalStore } from 'react';
-import type { EngineEvent } from '../../cluster/events.ts';
+import { fold, initialState, settle, type EngineEvent, type PlannedStep, type RunState } from '../../cluster/events.ts';
 import type { Renderer } from '../render/types.ts';
-import { initialState, reduce, settle, type PlannedStep, type StepsState } from './model.ts';
 import { StepsView } from './StepsView.tsx';
 
 export interface InkRendererOptions {
@@ -12,21 +11,21 @@ export interface InkRendererOptions {
   result: NodeJS.WritableStream;
   /** Shown on the status line, e.g. "dev up · local". */
   title: string;
-  plan?: PlannedStep[];
+  plan?: readonly PlannedStep[];
   startedAt?: number;
 }
 
 /** A tiny store so events arriving outside React become renders (batched by Ink's frame rate). */
 class Store {
-  state: StepsState;
+  state: RunState;
   ended: number | undefined;
   private listeners = new Set<() => void>();
-  private snapshot: { state: StepsState; ended: number | undefined };
-  constructor(plan: PlannedStep[]) {
+  private snapshot: { state: RunState; ended: number | undefined };
+  constructor(plan: readonly PlannedStep[]) {
     this.state = initialState(plan);
     this.snapshot = { state: this.state, ended: undefined };
   }
-  update(state: StepsState, ended?: number) {
+  update(state: RunState, ended?: number) {
     this.state = state;
     this.ended = ended ?? this.ended;
     this.snapshot = { state: this.state, ended: this.ended };
@@ -69,7 +68,7 @@ export class InkRenderer implements Renderer {
 
   event(e: EngineEvent): void {
     if (this.closed) return;
-    this.store.update(reduce(this.store.state, e));
+    this.store.update(fold(this.store.state, e));
   }
 
   print(text: string): void {

@@ -8,19 +8,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Endpoints, Runtime, RuntimeName, RuntimeOptions, SystemStatus } from '../runtime.ts';
+import { isRuntimeName, runtimeNames, type Endpoints, type Runtime, type RuntimeName, type RuntimeOptions, type SystemStatus } from '../runtime.ts';
 import { LocalRuntime } from './local/index.ts';
 
 export type { RuntimeOptions };
-
-export const runtimeNames: readonly RuntimeName[] = ['local', 'docker', 'kind'];
+export { isRuntimeName, runtimeNames };
 
 interface RuntimeModule {
   createRuntime(options: RuntimeOptions): Runtime;
-}
-
-export function isRuntimeName(name: string): name is RuntimeName {
-  return (runtimeNames as readonly string[]).includes(name);
 }
 
 export function createRuntime(name: RuntimeName | string, options: RuntimeOptions): Runtime {

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { dev as run, type Run } from './helpers/dev.ts';
-import { parse, suggest } from '../../cli/args.ts';
+import { parse } from '../../cli/args.ts';
+import { suggest } from '../../cli/suggest.ts';
 
 /** The real `dev` binary, with its state in a temporary folder. */
 async function dev(args: string[]): Promise<Run> {

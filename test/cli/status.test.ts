@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { SystemStatus } from '../../cluster/runtime.ts';
-import { formatStatus, statusJson } from '../../cli/commands/status.ts';
+import { formatStatus, statusJson } from '../../cli/render/status.ts';
 import { pickRuntime, readState, writeState } from '../../cli/context.ts';
 import { dev } from './helpers/dev.ts';
 

@@ -9,7 +9,8 @@ import type { EngineEvent } from '../../cluster/events.ts';
 import type { SystemStatus } from '../../cluster/runtime.ts';
 import { LogPane, type LogSource } from '../../cli/ui/LogPane.tsx';
 import { MailPane } from '../../cli/ui/MailPane.tsx';
-import { SMOKE_PLAN, initialState, reduce, settle, type StepsState } from '../../cli/ui/model.ts';
+import { fold, initialState, settle, type RunState } from '../../cluster/events.ts';
+import { SMOKE_PLAN } from '../../cluster/smoke/steps.ts';
 import { InkRenderer } from '../../cli/ui/renderer.tsx';
 import { StatusApp, StatusTables } from '../../cli/ui/StatusApp.tsx';
 import { StepsView } from '../../cli/ui/StepsView.tsx';
@@ -56,7 +57,7 @@ const upEvents: EngineEvent[] = [
 ];
 
 test('steps view: finished steps with their times, the failure with its diagnosis and readable log lines', (t) => {
-  const state = upEvents.reduce(reduce, initialState());
+  const state = upEvents.reduce(fold, initialState());
   const view = render(h(StepsView, { title: 'dev up', state, startedAt: T0, ended: T0 + 30_400 }));
   const frame = strip(view.lastFrame());
   view.unmount();
@@ -78,12 +79,12 @@ test('steps view: finished steps with their times, the failure with its diagnosi
 });
 
 test('steps view: a running step shows its spinner, progress bar and recent lines; pending steps wait below', (t) => {
-  let state: StepsState = initialState(SMOKE_PLAN);
-  state = reduce(state, { type: 'started', step: 'test/signup', kind: 'test', title: 'sign up a@example.com', at: T0 });
-  state = reduce(state, { type: 'done', step: 'test/signup', message: '200', durationMs: 150, at: T0 + 150 });
-  state = reduce(state, { type: 'started', step: 'test/welcome-mail', kind: 'test', title: 'welcome mail arrives', at: T0 + 200 });
-  state = reduce(state, { type: 'progress', step: 'test/welcome-mail', message: 'polling the mail capture', at: T0 + 300 });
-  state = reduce(state, { type: 'progress', step: 'test/welcome-mail', message: 'no mail yet', fraction: 0.3, at: T0 + 400 });
+  let state: RunState = initialState(SMOKE_PLAN);
+  state = fold(state, { type: 'started', step: 'test/signup', kind: 'test', title: 'sign up a@example.com', at: T0 });
+  state = fold(state, { type: 'done', step: 'test/signup', message: '200', durationMs: 150, at: T0 + 150 });
+  state = fold(state, { type: 'started', step: 'test/welcome-mail', kind: 'test', title: 'welcome mail arrives', at: T0 + 200 });
+  state = fold(state, { type: 'progress', step: 'test/welcome-mail', message: 'polling the mail capture', at: T0 + 300 });
+  state = fold(state, { type: 'progress', step: 'test/welcome-mail', message: 'no mail yet', fraction: 0.3, at: T0 + 400 });
   const view = render(h(StepsView, { title: 'dev test', state, startedAt: T0 }));
   const frame = strip(view.lastFrame());
   view.unmount();
