@@ -228,7 +228,7 @@ export async function serviceBaseImage(docker: Docker, node: BaseImage): Promise
     const stream = await docker.buildImage(Readable.from([context]), {
       t: tag,
       buildargs: { BASE: node.ref },
-      labels: { [`${LABEL_PREFIX}.base`]: 'service' },
+      labels: { [LABELS.base]: 'service' },
       rm: true,
       forcerm: true,
     } as Parameters<Docker['buildImage']>[1]);
