@@ -5,7 +5,7 @@
  */
 import http, { type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { errorBody, HttpError } from '@saas/kit';
+import { HttpError, writeRawError } from '@saas/kit';
 
 export interface UpgradeTarget {
   org: string;
@@ -108,14 +108,7 @@ export class WebsocketProxy {
 
 /** Answers an upgrade request with an HTTP error and closes the socket. */
 export function refuse(socket: Duplex, err: HttpError): void {
-  if (socket.destroyed) return;
-  const body = JSON.stringify(errorBody(err.message));
-  const extra = Object.entries(err.headers)
-    .map(([k, v]) => `${k}: ${v}\r\n`)
-    .join('');
-  socket.end(
-    `${statusLine(err.statusCode)}content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
-  );
+  writeRawError(socket, err.statusCode, err.message, err.headers);
 }
 
 function statusLine(code: number, message?: string): string {

@@ -4,3 +4,4 @@ export * from './errors.ts';
 export * from './http.ts';
 export * from './service.ts';
 export * from './db.ts';
+export { writeRawError } from './raw-answer.ts';

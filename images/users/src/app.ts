@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { badRequest, createHttpServer, createPool, migrate, waitForDatabase, type Logger, type Pool } from '@saas/kit';
+import { createHttpServer, createPool, migrate, waitForDatabase, type Logger, type Pool } from '@saas/kit';
 import type { UsersConfig } from './config.ts';
 import type { UsersContext } from './context.ts';
 import { smtpTransport, type MailTransport } from './mailer.ts';
@@ -100,24 +100,12 @@ export async function createUsersService(deps: UsersDeps): Promise<UsersService>
 }
 
 /**
- * JSON bodies through Fastify's own parser (which refuses prototype poisoning), except that an empty body is
- * no body: `fetch(url, {method: 'POST', headers: {'content-type': 'application/json'}})` to logout or
- * approve is fine. Malformed JSON is a 400 that says so. Form posts (the admin page's Approve buttons) parse
- * to a plain object. Parsers rather than plugins: nothing to boot, so nothing that can time out at start.
+ * JSON bodies go through the kit's parser. Form posts (the admin page's Approve buttons) parse to a plain
+ * object. A parser rather than a plugin: nothing to boot, so nothing that can time out at start.
  */
 function installBodyParsers(app: FastifyInstance): void {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     done(null, Object.fromEntries(new URLSearchParams(text)));
-  });
-  const parse = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
-    parse(request, text, (err, value) => {
-      if (err) return done(badRequest(`malformed JSON body: ${err.message.replace(/^Body is not valid JSON.*$/, 'not valid JSON')}`), undefined);
-      done(null, value);
-    });
   });
 }
