@@ -49,7 +49,9 @@ export function sendRaw(port: number, request: string | Buffer, opts: { waitMs?:
   });
 }
 
-function parseAnswer(text: string, closed: boolean): WireAnswer {
+function parseAnswer(all: string, closed: boolean): WireAnswer {
+  // An interim 100 Continue comes before the answer.
+  const text = all.replace(/^(HTTP\/1\.[01] 100 [^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, '');
   const end = text.indexOf('\r\n\r\n');
   const head = end < 0 ? text : text.slice(0, end);
   const [statusLine = '', ...lines] = head.split('\r\n');
@@ -58,5 +60,20 @@ function parseAnswer(text: string, closed: boolean): WireAnswer {
     const colon = line.indexOf(':');
     if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
-  return { text, status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? 0), headers, body: end < 0 ? '' : text.slice(end + 4), closed };
+  const raw = end < 0 ? '' : text.slice(end + 4);
+  const body = /chunked/i.test(headers['transfer-encoding'] ?? '') ? dechunk(raw) : raw;
+  return { text: all, status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? 0), headers, body, closed };
+}
+
+function dechunk(raw: string): string {
+  let out = '';
+  let at = 0;
+  for (;;) {
+    const eol = raw.indexOf('\r\n', at);
+    if (eol < 0) return out;
+    const size = parseInt(raw.slice(at, eol), 16);
+    if (!(size > 0)) return out;
+    out += raw.slice(eol + 2, eol + 2 + size);
+    at = eol + 2 + size + 2;
+  }
 }
