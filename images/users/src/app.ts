@@ -10,6 +10,7 @@ import { privateRoutes } from './routes/private.ts';
 import { publicRoutes } from './routes/public.ts';
 import { Sessions } from './sessions.ts';
 import { Store } from './store.ts';
+import { Throttle } from './throttle.ts';
 
 export const BODY_LIMIT = 64 * 1024;
 
@@ -70,7 +71,16 @@ export async function createUsersService(deps: UsersDeps): Promise<UsersService>
     secret: config.sessionSecret,
     secure: config.frontendUrl.startsWith('https:'),
   });
-  const ctx: UsersContext = { store, sessions, outbox, clock };
+  const throttle = new Throttle(pool);
+  const signupLimits = {
+    mailsPerAddress: { limit: config.signupMailsPerAddressPerHour, windowMs: 3600_000 },
+    perClient: { limit: config.signupsPerClientPerMinute, windowMs: 60_000 },
+  };
+  const ctx: UsersContext = { store, sessions, outbox, clock, throttle, signupLimits };
+  const pruneThrottle = setInterval(() => {
+    throttle.prune(clock(), signupLimits.mailsPerAddress.windowMs).catch((err: Error) => log.warn({ err: err.message }, 'could not prune the throttle table'));
+  }, 600_000);
+  pruneThrottle.unref();
 
   const { app, setReady } = createHttpServer({
     logger: log,
@@ -92,6 +102,7 @@ export async function createUsersService(deps: UsersDeps): Promise<UsersService>
     outbox,
     setReady,
     close: async () => {
+      clearInterval(pruneThrottle);
       await outbox.stop();
       transport.close();
       if (ownPool) await pool.end();
