@@ -153,7 +153,12 @@ export function buildApp(deps: AppDeps): AppMapperServer {
     const org = (reply.request.appTarget as Target).org;
     apps.connectionOpened(org);
     reply.raw.once('close', () => apps.connectionClosed(org));
-    return reply.from(path, {
+    // The query goes on its own: reply-from refuses any `../` in the URL it is given, and a query may hold one
+    // (the path itself was checked for dot segments already).
+    const q = path.indexOf('?');
+    const query = q < 0 ? '' : path.slice(q + 1);
+    return reply.from(q < 0 ? path : path.slice(0, q), {
+      queryString: () => query,
       ...(buffered && { body: buffered.body, contentType: buffered.contentType, onResponse: sendWhole }),
       getUpstream: (request) => (request.appTarget as Target).url,
       rewriteRequestHeaders: (request, headers) => {
