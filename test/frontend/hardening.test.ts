@@ -9,32 +9,12 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { createLogger } from '@saas/kit';
-import { freePort, waitFor } from '@saas/kit/testing';
-import { buildFrontend, type FrontendOptions } from '../../images/frontend/src/app.ts';
+import { waitFor } from '@saas/kit/testing';
+import { startFrontend, type RunningFrontend } from './helpers.ts';
 import { startEchoServer, type EchoServer, type SeenRequest } from '../helpers/echo.ts';
 import { sendRaw } from '../helpers/net.ts';
 
-interface Frontend {
-  url: string;
-  port: number;
-  close(): Promise<void>;
-}
 
-async function startFrontend(overrides: Partial<FrontendOptions>): Promise<Frontend> {
-  const closed = `http://127.0.0.1:${await freePort()}`;
-  const { app } = await buildFrontend({
-    log: createLogger('frontend', process.env.TEST_LOG_LEVEL ?? 'silent'),
-    usersUrl: closed,
-    appMapperUrl: closed,
-    uiServerUrl: closed,
-    loginRateLimitPerMinute: 20,
-    ...overrides,
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, port, close: () => app.close() };
-}
 
 /** An app-mapper stand-in that counts report bytes as they arrive, answers with the total, and refuses websockets with 401. */
 async function startReportSink() {
@@ -69,7 +49,7 @@ const message = (body: string) => (JSON.parse(body) as { errors: { message: stri
 
 let sink: Awaited<ReturnType<typeof startReportSink>>;
 let echo: EchoServer;
-let frontend: Frontend;
+let frontend: RunningFrontend;
 test.before(async () => {
   sink = await startReportSink();
   echo = await startEchoServer('upstream');

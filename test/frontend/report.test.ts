@@ -9,9 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { pino } from 'pino';
-import { createLogger, type Logger } from '@saas/kit';
-import { freePort, waitFor } from '@saas/kit/testing';
-import { buildFrontend, type FrontendOptions } from '../../images/frontend/src/app.ts';
+import type { Logger } from '@saas/kit';
+import { waitFor } from '@saas/kit/testing';
+import type { FrontendOptions } from '../../images/frontend/src/app.ts';
+import { startFrontend } from './helpers.ts';
 import { startEchoServer, type EchoServer, type SeenRequest } from '../helpers/echo.ts';
 import { byteStream, rawRequest } from '../helpers/http.ts';
 
@@ -21,20 +22,6 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function startFrontend(overrides: Partial<FrontendOptions>): Promise<{ url: string; close: () => Promise<void> }> {
-  const closed = `http://127.0.0.1:${await freePort()}`;
-  const { app } = await buildFrontend({
-    log: createLogger('frontend', process.env.TEST_LOG_LEVEL ?? 'silent'),
-    usersUrl: closed,
-    appMapperUrl: closed,
-    uiServerUrl: closed,
-    loginRateLimitPerMinute: 20,
-    ...overrides,
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
-}
 
 async function startRig(overrides: Partial<FrontendOptions> = {}): Promise<Rig> {
   const appMapper = await startEchoServer('app-mapper');

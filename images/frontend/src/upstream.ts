@@ -3,7 +3,7 @@ import type { IncomingMessage, IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RawServerBase, RouteGenericInterface } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
 import { errorBody, HttpError } from '@saas/kit';
-import { endToEnd, HOP_BY_HOP } from './hop-by-hop.ts';
+import { endToEnd } from './hop-by-hop.ts';
 
 /** One service behind the frontend. */
 export interface Upstream {
