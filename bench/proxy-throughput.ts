@@ -15,14 +15,13 @@
  * BENCH_FRONTEND_NODE_ARGS (extra node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_FRONTEND_MAIN (the
  * frontend entry to run, default this tree's: point it at another checkout's to compare two frontends alone).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import path from 'node:path';
-import { createPostgresDatabase, freePort, startMaildev, startPgliteServer, waitFor, type TestDatabase } from '@saas/kit/testing';
+import { createPostgresDatabase, startMaildev, startPgliteServer, type TestDatabase } from '@saas/kit/testing';
 import { encodeReport } from '../images/scope/src/report/index.ts';
 import { countNodes, reportOfSize } from '../fixtures/reports/synthetic.ts';
-import { createOrg, readRecord, root, startAppMapper, startUsers, tempDir, untilReady, raw } from '../test/app-mapper/helpers.ts';
+import { createOrg, readRecord, startAppMapper, startUsers, tempDir, untilReady, raw } from '../test/app-mapper/helpers.ts';
+import { cpuMs, startFrontendProcess } from './stack-common.ts';
 
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
@@ -89,17 +88,6 @@ async function load(target: Target, body: Buffer, durationMs: number): Promise<R
   return { rps: (latencies.length / elapsed) * 1000, p50ms: at(0.5), p99ms: at(0.99), errors };
 }
 
-/** utime + stime of a process, in ms (Linux /proc; clock ticks are 100 Hz here). */
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 async function measured(target: Target, body: Buffer, durationMs: number, pids: Record<string, number>): Promise<RoundResult> {
   const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
   const res = await load(target, body, durationMs);
@@ -113,28 +101,6 @@ const median = (xs: number[]) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
-
-async function startFrontend(usersUrl: string, appMapperUrl: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const nodeArgs = process.env.BENCH_FRONTEND_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const main = process.env.BENCH_FRONTEND_MAIN ?? path.join(root, 'images/frontend/src/main.ts');
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', main], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: logLevel,
-      USERS_URL: usersUrl,
-      UI_SERVER_URL: `http://127.0.0.1:${await freePort()}`,
-      APP_MAPPER_URL: appMapperUrl,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor('frontend', async () => (await fetch(`${url}/readyz`)).ok, 60_000, 100);
-  return { url, child };
-}
 
 async function main(): Promise<void> {
   // reportOfSize grows in steps of a dozen nodes: take the first size with at least the asked-for count.
@@ -159,7 +125,7 @@ async function main(): Promise<void> {
   const mapper = await startAppMapper({ databaseUrl: (await database()).url, usersUrl: users.url, stateDir, env: { LOG_LEVEL: logLevel }, nodeArgs: process.env.BENCH_MAPPER_NODE_ARGS?.split(' ').filter(Boolean) });
   let frontend: { url: string; child: ChildProcess } | undefined;
   try {
-    frontend = await startFrontend(users.url, mapper.url);
+    frontend = await startFrontendProcess(users.url, mapper.url, { logLevel, nodeArgs: process.env.BENCH_FRONTEND_NODE_ARGS?.split(' ').filter(Boolean), main: process.env.BENCH_FRONTEND_MAIN });
     const auth = { ...contentHeaders, authorization: `Scope-Probe token=${org.probeToken}` };
     const first = await untilReady('the org app', () => raw(mapper.url, 'POST', '/api/report', { ...auth, 'x-scope-probe-id': 'warmup' }, body), 120_000);
     if (first.status !== 200) throw new Error(`report through app-mapper: ${first.status} ${first.text}`);

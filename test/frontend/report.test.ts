@@ -9,9 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { pino } from 'pino';
-import { createLogger, type Logger } from '@saas/kit';
-import { freePort, waitFor } from '@saas/kit/testing';
-import { buildFrontend, type FrontendOptions } from '../../images/frontend/src/app.ts';
+import type { Logger } from '@saas/kit';
+import { waitFor } from '@saas/kit/testing';
+import type { FrontendOptions } from '../../images/frontend/src/app.ts';
+import { startFrontend } from './helpers.ts';
 import { startEchoServer, type EchoServer, type SeenRequest } from '../helpers/echo.ts';
 import { byteStream, rawRequest } from '../helpers/http.ts';
 
@@ -21,20 +22,6 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function startFrontend(overrides: Partial<FrontendOptions>): Promise<{ url: string; close: () => Promise<void> }> {
-  const closed = `http://127.0.0.1:${await freePort()}`;
-  const { app } = await buildFrontend({
-    log: createLogger('frontend', process.env.TEST_LOG_LEVEL ?? 'silent'),
-    usersUrl: closed,
-    appMapperUrl: closed,
-    uiServerUrl: closed,
-    loginRateLimitPerMinute: 20,
-    ...overrides,
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
-}
 
 async function startRig(overrides: Partial<FrontendOptions> = {}): Promise<Rig> {
   const appMapper = await startEchoServer('app-mapper');
@@ -128,7 +115,7 @@ test('hop-by-hop headers, and those the Connection header names, stay on the cli
 });
 
 test('an empty report is passed on as an empty body', async (t) => {
-  const res = await rawRequest(rig.url, { method: 'POST', path: '/api/report', headers: { 'content-type': 'application/msgpack', 'content-length': 0 }, body: Buffer.alloc(0) });
+  const res = await rawRequest(rig.url, { method: 'POST', path: '/api/report', headers: { 'content-type': 'application/msgpack', 'content-length': 0, authorization: 'Scope-Probe token=tok123' }, body: Buffer.alloc(0) });
   t.is(res.status, 200, res.text);
   t.is(res.json<SeenRequest>().bodyBytes, 0);
 });
@@ -173,13 +160,13 @@ test('reports reuse kept-alive connections to app-mapper', async (t) => {
 test('a small report limit holds: at the limit passes, one byte over is refused (declared or chunked)', async (t) => {
   const small = await startRig({ reportBodyLimit: 1000 });
   t.teardown(() => small.close());
-  const at = await rawRequest(small.url, { method: 'POST', path: '/api/report', headers: { 'content-length': 1000 }, body: Buffer.alloc(1000, 1) });
+  const at = await rawRequest(small.url, { method: 'POST', path: '/api/report', headers: { 'content-length': 1000, authorization: 'Scope-Probe token=tok123' }, body: Buffer.alloc(1000, 1) });
   t.is(at.status, 200, at.text);
   t.is(at.json<SeenRequest>().bodyBytes, 1000);
-  const over = await rawRequest(small.url, { method: 'POST', path: '/api/report', headers: { 'content-length': 1001, 'x-test': 'over' }, body: Buffer.alloc(1001, 1) });
+  const over = await rawRequest(small.url, { method: 'POST', path: '/api/report', headers: { 'content-length': 1001, 'x-test': 'over', authorization: 'Scope-Probe token=tok123' }, body: Buffer.alloc(1001, 1) });
   t.is(over.status, 413);
   t.deepEqual(over.json(), { errors: [{ message: 'request body is too large (the limit here is 1000 bytes)' }] });
-  const chunked = await rawRequest(small.url, { method: 'POST', path: '/api/report', headers: { 'x-test': 'over' }, body: byteStream(1500, 100) });
+  const chunked = await rawRequest(small.url, { method: 'POST', path: '/api/report', headers: { 'x-test': 'over', authorization: 'Scope-Probe token=tok123' }, body: byteStream(1500, 100) });
   t.is(chunked.status, 413);
   t.is(small.appMapper.seen.filter((r) => r.headers['x-test'] === 'over').length, 0, 'neither reached app-mapper');
 });
@@ -188,7 +175,7 @@ test('a Content-Length over 20 MiB is refused before any of the body is sent', a
   const { port } = new URL(rig.url);
   const socket = net.connect(Number(port), '127.0.0.1');
   t.teardown(() => socket.destroy());
-  socket.write(`POST /api/report HTTP/1.1\r\nHost: x\r\nContent-Type: application/msgpack\r\nContent-Length: ${20 * 1024 * 1024 + 1}\r\n\r\n`);
+  socket.write(`POST /api/report HTTP/1.1\r\nHost: x\r\nAuthorization: Scope-Probe token=tok123\r\nContent-Type: application/msgpack\r\nContent-Length: ${20 * 1024 * 1024 + 1}\r\n\r\n`);
   const head = await new Promise<string>((resolve, reject) => {
     let text = '';
     socket.on('data', (d: Buffer) => {

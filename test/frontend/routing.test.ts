@@ -102,7 +102,8 @@ for (const row of table) {
     const res = await rawRequest(rig.url, {
       method: row.method,
       path: row.path,
-      headers: body ? { 'content-type': 'application/json', 'content-length': body.length } : {},
+      // (a report needs a probe credential of the right form before the frontend passes it on)
+      headers: body ? { 'content-type': 'application/json', 'content-length': body.length, ...(row.path === '/api/report' && { authorization: 'Scope-Probe token=tok123' }) } : {},
       body,
     });
     t.is(res.status, 200, res.text);
@@ -289,13 +290,13 @@ test('a report exactly as Weave Scope 1.13.2 sent it passes with the probe\'s he
 
 test('a body without Content-Type is passed on untouched', async (t) => {
   const body = Buffer.from('plain bytes');
-  const res = await rawRequest(rig.url, { method: 'POST', path: '/api/report', headers: { 'content-length': body.length }, body });
+  const res = await rawRequest(rig.url, { method: 'POST', path: '/api/report', headers: { 'content-length': body.length, authorization: 'Scope-Probe token=tok123' }, body });
   t.is(res.status, 200, res.text);
   t.is(res.json<SeenRequest>().bodySha256, sha256(body));
 });
 
 test('a chunked report under the limit passes too', async (t) => {
-  const res = await rawRequest(rig.url, { method: 'POST', path: '/api/report', headers: { 'content-type': 'application/json' }, body: byteStream(3 * MiB) });
+  const res = await rawRequest(rig.url, { method: 'POST', path: '/api/report', headers: { 'content-type': 'application/json', authorization: 'Scope-Probe token=tok123' }, body: byteStream(3 * MiB) });
   t.is(res.status, 200, res.text);
   t.is(res.json<SeenRequest>().bodyBytes, 3 * MiB);
 });
@@ -304,7 +305,7 @@ test('a report over 20 MiB is refused with 413 before reaching app-mapper', asyn
   const res = await rawRequest(rig.url, {
     method: 'POST',
     path: '/api/report',
-    headers: { 'content-type': 'application/msgpack', 'content-length': 20 * MiB + 1, 'x-test': 'too-big' },
+    headers: { 'content-type': 'application/msgpack', 'content-length': 20 * MiB + 1, 'x-test': 'too-big', authorization: 'Scope-Probe token=tok123' },
     body: byteStream(20 * MiB + 1),
   });
   t.is(res.status, 413);
@@ -313,7 +314,7 @@ test('a report over 20 MiB is refused with 413 before reaching app-mapper', asyn
 });
 
 test('a chunked report that grows past 20 MiB is cut off with 413', async (t) => {
-  const res = await rawRequest(rig.url, { method: 'POST', path: '/api/report', headers: { 'content-type': 'application/msgpack' }, body: byteStream(21 * MiB) });
+  const res = await rawRequest(rig.url, { method: 'POST', path: '/api/report', headers: { 'content-type': 'application/msgpack', authorization: 'Scope-Probe token=tok123' }, body: byteStream(21 * MiB) });
   t.is(res.status, 413, res.text);
   t.regex(res.json<{ errors: { message: string }[] }>().errors[0]!.message, /too large/);
 });
@@ -351,7 +352,7 @@ test('an upstream that is down → 502 naming it; /readyz stays ready', async (t
     ['GET', '/dashboard', 'ui-server unreachable'],
   ];
   for (const [method, path, message] of cases) {
-    const res = await rawRequest(down.url, { method, path, body: method === 'POST' ? '{}' : undefined, headers: method === 'POST' ? { 'content-type': 'application/json' } : {} });
+    const res = await rawRequest(down.url, { method, path, body: method === 'POST' ? '{}' : undefined, headers: method === 'POST' ? { 'content-type': 'application/json', authorization: 'Scope-Probe token=tok123' } : {} });
     t.is(res.status, 502, path);
     t.deepEqual(res.json(), { errors: [{ message }] });
   }

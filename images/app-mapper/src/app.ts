@@ -7,13 +7,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import replyFrom, { type FastifyReplyFromHooks } from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { createHttpServer, HttpError, type HttpServer, type Logger } from '@saas/kit';
+import { createHttpServer, HttpError, UpgradeProxy, type HttpServer, type Logger } from '@saas/kit';
 import { probeIdPattern } from '@saas/kit/contracts';
 import type { AppManager } from './apps.ts';
 import { appPrefix, checkOrgName, parseAppPath } from './paths.ts';
 import type { Store } from './store.ts';
 import type { UsersClient } from './users.ts';
-import { refuse, WebsocketProxy } from './ws-proxy.ts';
+import { appUpgradeHeaders, refuse } from './ws-proxy.ts';
 
 export interface AppDeps {
   log: Logger;
@@ -51,7 +51,7 @@ export function buildApp(deps: AppDeps): AppMapperServer {
     fastify: { keepAliveTimeout: 65_000 },
   });
   const { app } = server;
-  const ws = new WebsocketProxy({
+  const ws = new UpgradeProxy({
     opened: (org) => apps.connectionOpened(org),
     closed: (org) => apps.connectionClosed(org),
     unreachable: async (org) => {
@@ -152,7 +152,12 @@ export function buildApp(deps: AppDeps): AppMapperServer {
     const org = (reply.request.appTarget as Target).org;
     apps.connectionOpened(org);
     reply.raw.once('close', () => apps.connectionClosed(org));
-    return reply.from(path, {
+    // The query goes on its own: reply-from refuses any `../` in the URL it is given, and a query may hold one
+    // (the path itself was checked for dot segments already).
+    const q = path.indexOf('?');
+    const query = q < 0 ? '' : path.slice(q + 1);
+    return reply.from(q < 0 ? path : path.slice(0, q), {
+      queryString: () => query,
       ...(buffered && { body: buffered.body, contentType: buffered.contentType, onResponse: sendWhole }),
       getUpstream: (request) => (request.appTarget as Target).url,
       rewriteRequestHeaders: (request, headers) => {
@@ -205,7 +210,7 @@ export function buildApp(deps: AppDeps): AppMapperServer {
       if (parsed.kind === 'redirect') throw new HttpError(404, `no websocket at ${pathname}`);
       const { organizationID } = await users.lookupOrg(parsed.orgName, req.headers.cookie);
       const app = await apps.acquire(organizationID);
-      ws.proxy(req, socket, head, { org: organizationID, url: app.url, path: parsed.upstreamPath, headers: { 'x-scope-orgid': organizationID, 'x-forwarded-prefix': parsed.prefix } });
+      ws.proxy(req, socket, head, { key: organizationID, name: "the organisation's app", url: app.url, path: parsed.upstreamPath, headers: appUpgradeHeaders(req, { 'x-scope-orgid': organizationID, 'x-forwarded-prefix': parsed.prefix }) });
       return;
     }
     if (pathname === '/api/control/ws') {
@@ -213,7 +218,7 @@ export function buildApp(deps: AppDeps): AppMapperServer {
       const probeId = req.headers['x-scope-probe-id'];
       if (typeof probeId === 'string' && probeIdPattern.test(probeId)) store.seeProbe(organizationID, probeId);
       const app = await apps.acquire(organizationID);
-      ws.proxy(req, socket, head, { org: organizationID, url: app.url, path: rawUrl, headers: { 'x-scope-orgid': organizationID } });
+      ws.proxy(req, socket, head, { key: organizationID, name: "the organisation's app", url: app.url, path: rawUrl, headers: appUpgradeHeaders(req, { 'x-scope-orgid': organizationID }) });
       return;
     }
     throw new HttpError(404, `no websocket at ${pathname}`);

@@ -40,6 +40,6 @@ export const configSpec = {
     parse: parseCommand,
   } satisfies VariableSpec<string[] | undefined>,
   startTimeoutSeconds: int('APP_START_TIMEOUT_SECONDS', { default: 60, min: 1, doc: 'how long an app may take to become ready' }),
-  lookupCacheSeconds: int('LOOKUP_CACHE_SECONDS', { default: 5, min: 0, max: 300, doc: 'how long a users lookup is reused' }),
+  lookupCacheSeconds: int('LOOKUP_CACHE_SECONDS', { default: 5, min: 0, max: 300, doc: 'how long a probe token lookup is reused (session cookies are never cached)' }),
   probeSeenWriteSeconds: int('PROBE_SEEN_WRITE_SECONDS', { default: 5, min: 0, max: 3600, doc: 'at most one last-seen write per probe this often' }),
 };

@@ -1,7 +1,8 @@
 /**
- * Asks the users service who a request belongs to. Answers are reused for a few seconds, keyed by a hash of the
- * credential (never the credential itself), and identical lookups in flight share one request, so a busy probe
- * path costs one users call per credential per cache period.
+ * Asks the users service who a request belongs to. Probe-token answers are reused for a few seconds, keyed by a
+ * hash of the token (never the token itself), and identical lookups in flight share one request, so a busy probe
+ * path costs one users call per token per cache period. Session cookies are asked about every time: a logout
+ * or a deleted user must end access at once, on every app-mapper replica, and no replica can hear of either.
  */
 import { createHash } from 'node:crypto';
 import { HttpError, type Logger } from '@saas/kit';
@@ -16,7 +17,7 @@ export interface OrgRef {
 export interface UsersClientOptions {
   baseUrl: string;
   log: Logger;
-  /** How long a positive answer is reused (0 = never). Negative answers are kept for at most one second. */
+  /** How long a positive probe-token answer is reused (0 = never). Negative ones are kept for at most one second. */
   cacheMs: number;
   timeoutMs?: number;
   /** Most cached answers kept. */
@@ -43,7 +44,7 @@ export class UsersClient {
     const session = sessionFrom(cookieHeader);
     if (!session) throw new HttpError(401, 'not logged in');
     const cookie = `${SESSION_COOKIE}=${session}`;
-    const org = await this.lookup(`org\0${orgName}\0${cookie}`, `/private/api/users/lookup/${encodeURIComponent(orgName)}`, { cookie });
+    const org = unwrap(await this.ask(`/private/api/users/lookup/${encodeURIComponent(orgName)}`, { cookie }));
     if (org.organizationName !== undefined && org.organizationName !== orgName) {
       throw new HttpError(502, 'users service answered for another organisation');
     }

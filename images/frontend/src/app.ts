@@ -1,11 +1,11 @@
-import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import { createHttpServer, HttpError, notFound, type HttpServer, type Logger } from '@saas/kit';
 import { canonicalUrl, isPrivatePath } from './paths.ts';
 import { reportRoute } from './report.ts';
-import { proxyRoute, type RouteConfig, type Upstream } from './upstream.ts';
+import { proxyRoute, type Upstream } from './upstream.ts';
+import { websocketUpgrades } from './websockets.ts';
 
 export const VERSION = '0.1.0';
 export const MiB = 1024 * 1024;
@@ -21,6 +21,8 @@ export interface FrontendOptions {
   trustProxy?: boolean;
   /** Largest probe report (POST /api/report); default 20 MiB. */
   reportBodyLimit?: number;
+  /** Report bytes all reports in flight may hold between them; default 64 MiB. */
+  reportBytesInFlight?: number;
   /** Largest body anywhere else; default 1 MiB. */
   bodyLimit?: number;
   /** What GET /api answers as the app's id; random per process by default. */
@@ -44,14 +46,6 @@ export async function buildFrontend(opts: FrontendOptions): Promise<HttpServer> 
   app.addHook('onRequest', async (request) => {
     if (isPrivatePath(request.url) || isPrivatePath(request.originalUrl)) {
       throw notFound(`no route for ${request.method} ${request.url.split('?')[0]}`);
-    }
-    // An upgrade (Connection: upgrade) reaches the routes through the proxy's upgrade listener; only the
-    // websocket routes can take one, and the rest must answer rather than leave the socket hanging.
-    if ((request.raw as IncomingMessage & { upgrade?: boolean }).upgrade && (request.routeOptions.config as RouteConfig).websocket !== true) {
-      const path = request.url.split('?')[0];
-      const upgrade = request.headers.upgrade ?? '';
-      if (upgrade.toLowerCase() === 'websocket') throw notFound(`no websocket at ${path}`);
-      throw new HttpError(400, `${path} does not take a protocol upgrade (Upgrade: ${upgrade})`);
     }
   });
 
@@ -78,14 +72,24 @@ export async function buildFrontend(opts: FrontendOptions): Promise<HttpServer> 
     trustProxy,
     config: { rateLimit: { max: opts.loginRateLimitPerMinute, timeWindow: 60_000 } },
   });
-  await proxyRoute(app, appMapper, { prefix: '/api/app', bodyLimit, trustProxy, websocket: true });
+  await proxyRoute(app, appMapper, { prefix: '/api/app', bodyLimit, trustProxy });
   await proxyRoute(app, appMapper, { prefix: '/api/org', bodyLimit, trustProxy });
   // Probes POST a report every few seconds: that has a lean route of its own; other methods go the general way.
   const reportBodyLimit = opts.reportBodyLimit ?? 20 * MiB;
-  await reportRoute(app, appMapper, '/api/report', { bodyLimit: reportBodyLimit, trustProxy });
+  await reportRoute(app, appMapper, '/api/report', { bodyLimit: reportBodyLimit, bytesInFlight: opts.reportBytesInFlight, trustProxy });
   await proxyRoute(app, appMapper, { prefix: '/api/report', bodyLimit: reportBodyLimit, trustProxy, methods: ['DELETE', 'GET', 'HEAD', 'PATCH', 'PUT', 'OPTIONS'] });
-  await proxyRoute(app, appMapper, { prefix: '/api/control/ws', bodyLimit, trustProxy, websocket: true });
+  await proxyRoute(app, appMapper, { prefix: '/api/control/ws', bodyLimit, trustProxy });
   await proxyRoute(app, uiServer, { prefix: '', bodyLimit, trustProxy });
+
+  const websockets = websocketUpgrades(
+    app.server,
+    [
+      { prefix: '/api/app', upstream: appMapper },
+      { prefix: '/api/control/ws', upstream: appMapper },
+    ],
+    trustProxy,
+  );
+  app.addHook('onClose', async () => websockets.closeAll());
 
   return server;
 }

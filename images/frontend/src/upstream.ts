@@ -2,8 +2,8 @@ import { Transform } from 'node:stream';
 import type { IncomingMessage, IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RawServerBase, RouteGenericInterface } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
-import type { ClientOptions } from 'ws';
 import { errorBody, HttpError } from '@saas/kit';
+import { endToEnd } from './hop-by-hop.ts';
 
 /** One service behind the frontend. */
 export interface Upstream {
@@ -17,8 +17,6 @@ export interface RouteOptions {
   prefix: string;
   /** Largest request body in bytes; larger → 413 before anything reaches the upstream. */
   bodyLimit: number;
-  /** Pass websocket upgrades through too. */
-  websocket?: boolean;
   /** Route config (e.g. a per-route rateLimit). */
   config?: RouteConfig;
   trustProxy: boolean;
@@ -31,7 +29,6 @@ const ALL_METHODS: HttpMethod[] = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PU
 
 /** Per-route config the frontend's hooks read. */
 export interface RouteConfig {
-  websocket?: boolean;
   rateLimit?: { max: number; timeWindow: number };
 }
 
@@ -48,7 +45,7 @@ export const tooLarge = (limit: number) => new HttpError(413, `request body is t
  * Streams the body through untouched (no parsing, no buffering) while holding it to a limit: a declared
  * Content-Length over it is refused at once; a chunked body is counted and cut off when it passes it.
  */
-function limitedPassThrough(limit: number) {
+export function limitedPassThrough(limit: number) {
   return (request: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => {
     const declared = request.headers['content-length'];
     if (declared !== undefined) {
@@ -96,6 +93,11 @@ export function upstreamError(upstream: Upstream, error: unknown): { status: 502
   return { status: 502, body: errorBody(`${upstream.name} unreachable`), log: !codes.some((c) => UNREACHABLE.has(c)) };
 }
 
+/** The limit a request's chunked body passed, if it did. */
+export function oversizedLimit(raw: object): number | undefined {
+  return oversized.get(raw);
+}
+
 /** What the client sees when the upstream could not answer: 413, 502 or 504, naming the upstream. */
 export function upstreamFailure(upstream: Upstream, reply: AnyReply, error: unknown): void {
   const limit = oversized.get(reply.request.raw);
@@ -110,52 +112,22 @@ export function upstreamFailure(upstream: Upstream, reply: AnyReply, error: unkn
   reply.code(failure.status).send(failure.body);
 }
 
-/** Hop-by-hop headers of the client's connection, not the upstream's (undici refuses some of them outright). */
-const HOP_BY_HOP = ['upgrade', 'keep-alive', 'proxy-connection', 'http2-settings', 'te', 'trailer', 'proxy-authorization'];
-
-function withoutHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const out = { ...headers };
-  for (const name of HOP_BY_HOP) delete out[name];
-  return out;
-}
+/**
+ * What leaves for the upstream: the client's end-to-end headers. `Expect` too is the client's business with us
+ * (Node has answered its 100-continue already, and undici refuses the header outright).
+ */
+const requestHeadersFor = (headers: IncomingHttpHeaders) => endToEnd(headers, ['expect']);
 
 /** Proxy headers an upstream may rely on; the client's own X-Forwarded-* only when a proxy before us is trusted. */
-export function forwardedHeaders(request: AnyRequest | FastifyRequest, trustProxy: boolean): Record<string, string> {
-  const peer = request.raw.socket.remoteAddress ?? request.ip;
-  const prior = trustProxy ? request.headers['x-forwarded-for'] : undefined;
+export function forwardedHeaders(req: IncomingMessage, trustProxy: boolean): Record<string, string> {
+  const peer = req.socket.remoteAddress ?? '';
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)?.split(',')[0]?.trim() || undefined;
+  const prior = trustProxy ? req.headers['x-forwarded-for'] : undefined;
   return {
     'x-forwarded-for': prior ? `${String(prior)}, ${peer}` : peer,
-    'x-forwarded-proto': request.protocol,
-    'x-forwarded-host': request.host,
+    'x-forwarded-proto': (trustProxy && first(req.headers['x-forwarded-proto'])) || 'http',
+    'x-forwarded-host': (trustProxy && first(req.headers['x-forwarded-host'])) || (req.headers.host ?? ''),
   };
-}
-
-const WS_HANDSHAKE = new Set([
-  ...HOP_BY_HOP,
-  'host',
-  'connection',
-  'upgrade',
-  'sec-websocket-key',
-  'sec-websocket-version',
-  'sec-websocket-extensions',
-  'sec-websocket-protocol',
-  'sec-websocket-accept',
-  'content-length',
-  'transfer-encoding',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-]);
-
-/** The client's end-to-end headers (cookie, authorization, X-Scope-Probe-ID, …) for the upstream handshake. */
-function websocketHeaders(request: AnyRequest, trustProxy: boolean): Record<string, string> {
-  const out: Record<string, string> = {};
-  const headers: IncomingHttpHeaders = request.headers;
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || WS_HANDSHAKE.has(name)) continue;
-    out[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return { ...out, ...forwardedHeaders(request, trustProxy) };
 }
 
 /**
@@ -176,23 +148,18 @@ export async function proxyRoute(app: FastifyInstance, upstream: Upstream, route
       retryMethods: [],
       disableRequestLogging: true,
       httpMethods: route.methods ?? ALL_METHODS,
-      config: { ...route.config, websocket: route.websocket === true } satisfies RouteConfig,
+      config: { ...route.config } satisfies RouteConfig,
       replyOptions: {
         rewriteRequestHeaders: (request: AnyRequest, headers: IncomingHttpHeaders) => ({
-          ...withoutHopByHop(headers),
-          ...forwardedHeaders(request, route.trustProxy),
+          ...requestHeadersFor(headers),
+          ...forwardedHeaders(request.raw as IncomingMessage, route.trustProxy),
         }),
+        // The upstream's Connection and Keep-Alive describe its connection to us: the client's connection is
+        // Node's to manage (Connection: close is answered and honoured; HTTP/1.0 closes).
+        rewriteHeaders: (headers: IncomingHttpHeaders) => endToEnd(headers),
         onError: (reply: AnyReply, { error }: { error: unknown }) => upstreamFailure(upstream, reply, error),
       },
     };
-    if (route.websocket) {
-      // http-proxy's client options also take rewriteRequestHeaders (its types leave it out).
-      const wsClientOptions = {
-        rewriteRequestHeaders: (_headers: Record<string, string>, request: AnyRequest) => websocketHeaders(request, route.trustProxy),
-      } as ClientOptions;
-      await scope.register(httpProxy, { ...common, websocket: true, wsClientOptions });
-    } else {
-      await scope.register(httpProxy, common);
-    }
+    await scope.register(httpProxy, common);
   });
 }

@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Logger } from './log.ts';
-import { errorBody, HttpError } from './errors.ts';
+import { clientErrorListener, refuseConnect } from './client-errors.ts';
+import { badRequest, errorBody, HttpError } from './errors.ts';
+import { parseJsonBody } from './json-body.ts';
 
 export interface ReadinessCheck {
   name: string;
@@ -14,9 +16,25 @@ export interface HttpServerOptions {
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
   readiness?: ReadinessCheck[];
+  /** How long a client may take to send its request; the defaults suit every service (tests shorten them). */
+  timeouts?: Partial<RequestTimeouts>;
   /** Passed through to Fastify (e.g. trustProxy; rewriteUrl to canonicalise paths before routing). */
-  fastify?: Pick<FastifyServerOptions, 'trustProxy' | 'connectionTimeout' | 'keepAliveTimeout' | 'requestTimeout' | 'rewriteUrl'>;
+  fastify?: Pick<FastifyServerOptions, 'trustProxy' | 'connectionTimeout' | 'keepAliveTimeout' | 'rewriteUrl'>;
 }
+
+export interface RequestTimeouts {
+  /** The whole request, headers and body: a body trickling in a byte at a time is cut off (408) after this. */
+  requestMs: number;
+  /** The request line and headers. */
+  headersMs: number;
+  /** How often Node looks for requests past those times (its default, 30 s, would add up to that much). */
+  checkEveryMs: number;
+}
+
+export const defaultTimeouts: RequestTimeouts = { requestMs: 60_000, headersMs: 15_000, checkEveryMs: 2_000 };
+
+/** Node's limit on the request line and headers together (its default). */
+export const MAX_HEADER_BYTES = 16 * 1024;
 
 export interface HttpServer {
   app: FastifyInstance;
@@ -29,9 +47,17 @@ export interface HttpServer {
  * client got wrong, /healthz for liveness and /readyz that runs the service's readiness checks.
  */
 export function createHttpServer(opts: HttpServerOptions): HttpServer {
+  const timeouts = { ...defaultTimeouts, ...opts.timeouts };
+  const onClientError = clientErrorListener({ requestTimeoutMs: timeouts.requestMs, maxHeaderBytes: MAX_HEADER_BYTES }, (err) =>
+    opts.logger.debug({ err: err.message }, 'refused a request the HTTP parser could not read'),
+  );
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    requestTimeout: timeouts.requestMs,
+    // A missing Host is refused below with a body that says so (Node's own refusal is an empty 400).
+    http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: timeouts.checkEveryMs, maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false },
+    clientErrorHandler: onClientError,
     // A URL the router cannot decode (e.g. a stray %zz) gets the house error body, not Fastify's own.
     frameworkErrors: (err: FastifyError, _request, reply: FastifyReply) => {
       reply.code(err.statusCode ?? 400).send(errorBody(err.code === 'FST_ERR_BAD_URL' ? `malformed URL: ${err.message}` : err.message));
@@ -39,6 +65,22 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     ...opts.fastify,
   });
   let accepting = true;
+  app.server.on('connect', refuseConnect);
+
+  app.addHook('onRequest', async (request) => {
+    if (request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor >= 1 && request.headers.host === undefined) {
+      throw badRequest('the Host header is missing (HTTP/1.1 requires one)');
+    }
+  });
+
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(typeof body === 'string' ? body : body.toString('utf8')));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
 
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
     if (err instanceof HttpError) {

@@ -5,3 +5,5 @@ export * from './http.ts';
 export * from './service.ts';
 export * from './process.ts';
 export * from './db.ts';
+export { writeRawError } from './raw-answer.ts';
+export { handshakeHeaders, UpgradeProxy, type UpgradeHooks, type UpgradeTarget } from './upgrade-proxy.ts';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { badRequest, createHttpServer, createPool, migrate, waitForDatabase, type Logger, type Pool } from '@saas/kit';
+import { createHttpServer, createPool, migrate, waitForDatabase, type Logger, type Pool } from '@saas/kit';
 import type { UsersConfig } from './config.ts';
 import type { UsersContext } from './context.ts';
 import { smtpTransport, type MailTransport } from './mailer.ts';
@@ -10,6 +10,7 @@ import { privateRoutes } from './routes/private.ts';
 import { publicRoutes } from './routes/public.ts';
 import { Sessions } from './sessions.ts';
 import { Store } from './store.ts';
+import { Throttle } from './throttle.ts';
 
 export const BODY_LIMIT = 64 * 1024;
 
@@ -70,7 +71,16 @@ export async function createUsersService(deps: UsersDeps): Promise<UsersService>
     secret: config.sessionSecret,
     secure: config.frontendUrl.startsWith('https:'),
   });
-  const ctx: UsersContext = { store, sessions, outbox, clock };
+  const throttle = new Throttle(pool);
+  const signupLimits = {
+    mailsPerAddress: { limit: config.signupMailsPerAddressPerHour, windowMs: 3600_000 },
+    perClient: { limit: config.signupsPerClientPerMinute, windowMs: 60_000 },
+  };
+  const ctx: UsersContext = { store, sessions, outbox, clock, throttle, signupLimits };
+  const pruneThrottle = setInterval(() => {
+    throttle.prune(clock(), signupLimits.mailsPerAddress.windowMs).catch((err: Error) => log.warn({ err: err.message }, 'could not prune the throttle table'));
+  }, 600_000);
+  pruneThrottle.unref();
 
   const { app, setReady } = createHttpServer({
     logger: log,
@@ -92,6 +102,7 @@ export async function createUsersService(deps: UsersDeps): Promise<UsersService>
     outbox,
     setReady,
     close: async () => {
+      clearInterval(pruneThrottle);
       await outbox.stop();
       transport.close();
       if (ownPool) await pool.end();
@@ -100,24 +111,12 @@ export async function createUsersService(deps: UsersDeps): Promise<UsersService>
 }
 
 /**
- * JSON bodies through Fastify's own parser (which refuses prototype poisoning), except that an empty body is
- * no body: `fetch(url, {method: 'POST', headers: {'content-type': 'application/json'}})` to logout or
- * approve is fine. Malformed JSON is a 400 that says so. Form posts (the admin page's Approve buttons) parse
- * to a plain object. Parsers rather than plugins: nothing to boot, so nothing that can time out at start.
+ * JSON bodies go through the kit's parser. Form posts (the admin page's Approve buttons) parse to a plain
+ * object. A parser rather than a plugin: nothing to boot, so nothing that can time out at start.
  */
 function installBodyParsers(app: FastifyInstance): void {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     done(null, Object.fromEntries(new URLSearchParams(text)));
-  });
-  const parse = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
-    parse(request, text, (err, value) => {
-      if (err) return done(badRequest(`malformed JSON body: ${err.message.replace(/^Body is not valid JSON.*$/, 'not valid JSON')}`), undefined);
-      done(null, value);
-    });
   });
 }

@@ -1,6 +1,7 @@
 import type { Outbox } from './outbox.ts';
 import type { Sessions } from './sessions.ts';
 import type { Store } from './store.ts';
+import type { Throttle, ThrottleRule } from './throttle.ts';
 
 /** What the routes work with. */
 export interface UsersContext {
@@ -8,4 +9,6 @@ export interface UsersContext {
   sessions: Sessions;
   outbox: Outbox;
   clock: () => Date;
+  throttle: Throttle;
+  signupLimits: { mailsPerAddress: ThrottleRule; perClient: ThrottleRule };
 }

@@ -60,4 +60,15 @@ CREATE TABLE mail_outbox (
 CREATE INDEX mail_outbox_due_idx ON mail_outbox (next_attempt_at) WHERE sent_at IS NULL;
 `,
   },
+  {
+    id: 'users_002_throttle',
+    sql: `
+CREATE TABLE throttle (
+  key text PRIMARY KEY,
+  window_start timestamptz NOT NULL,
+  count integer NOT NULL
+);
+CREATE INDEX throttle_window_idx ON throttle (window_start);
+`,
+  },
 ];

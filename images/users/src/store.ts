@@ -85,8 +85,9 @@ export class Store {
   /**
    * Stores a sign-up. A new address gets the welcome mail; an approved one gets a fresh login link (how a
    * user who lost theirs gets another); a pending one gets nothing new. The caller answers the same either way.
+   * With `mail: false` (the address has had its share of mails for now) the sign-up is stored and nothing is sent.
    */
-  async signup(email: string, now: Date): Promise<SignupOutcome> {
+  async signup(email: string, now: Date, opts: { mail: boolean } = { mail: true }): Promise<SignupOutcome> {
     return inTransaction(this.pool, async (c) => {
       const inserted = await c.query<UserRow>(
         `INSERT INTO users (id, email, created_at) VALUES (gen_random_uuid(), $1, $2)
@@ -95,13 +96,13 @@ export class Store {
       );
       const created = inserted.rows[0];
       if (created) {
-        await enqueueMail(c, 'welcome', created.email, created.id, now);
+        if (opts.mail) await enqueueMail(c, 'welcome', created.email, created.id, now);
         return 'created';
       }
       const existing = await c.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.email = $1`, [email]);
       const user = existing.rows[0];
       if (user?.approved_at && user.organization_id) {
-        await enqueueMail(c, 'login-link', user.email, user.id, now);
+        if (opts.mail) await enqueueMail(c, 'login-link', user.email, user.id, now);
         return 'approved';
       }
       return 'pending';

@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { decodeMsgpack, MsgpackError, utf8, type MsgMap, type MsgValue } from './msgpack.ts';
 import { GO_ZERO_TIME_MS, parseGoBinaryTime, parseRFC3339 } from './time.ts';
+import { DecodeError, MAX_NODES_PER_TOPOLOGY, tooManyNodes } from './errors.ts';
 import { fastDecode, NOT_FAST } from './fast.ts';
 import {
   dict,
@@ -25,17 +26,7 @@ import {
   type TopologyName,
 } from './types.ts';
 
-/** A body that is not a usable report. `message` is fit to show the sender. */
-export class DecodeError extends Error {
-  constructor(
-    message: string,
-    /** 400 for a malformed report, 413 when it inflates past the limit */
-    readonly statusCode = 400,
-  ) {
-    super(message);
-    this.name = 'DecodeError';
-  }
-}
+export { DecodeError, MAX_NODES_PER_TOPOLOGY } from './errors.ts';
 
 export type ReportEncoding = 'msgpack' | 'json';
 
@@ -46,6 +37,8 @@ export interface DecodeOptions {
   contentEncoding?: string;
   /** largest inflated size accepted, bytes (default 64 MiB) */
   maxInflatedBytes?: number;
+  /** most nodes a topology may hold (default MAX_NODES_PER_TOPOLOGY) */
+  maxNodesPerTopology?: number;
 }
 
 const DEFAULT_MAX_INFLATED = 64 * 1024 * 1024;
@@ -71,6 +64,7 @@ export function decodeReport(body: Uint8Array, opts: DecodeOptions = {}): Report
     }
     if (bytes.length === 0) throw new DecodeError('empty report body (after gunzip)');
   }
+  const maxNodes = opts.maxNodesPerTopology ?? MAX_NODES_PER_TOPOLOGY;
   const type = (opts.contentType ?? '').split(';')[0]!.trim().toLowerCase();
   const looksJson = bytes[0] === 0x7b /* { */ || (isSpace(bytes[0]!) && firstNonSpace(bytes) === 0x7b);
   const json = type === 'application/json' || type.endsWith('+json') || (type !== 'application/msgpack' && looksJson);
@@ -81,13 +75,13 @@ export function decodeReport(body: Uint8Array, opts: DecodeOptions = {}): Report
     } catch (err) {
       throw new DecodeError(`malformed JSON: ${(err as Error).message}`);
     }
-    return reportFromValue(parsed, 'json');
+    return reportFromValue(parsed, 'json', maxNodes);
   }
   const b0 = bytes[0]!;
   if (!((b0 >= 0x80 && b0 <= 0x8f) || b0 === 0xde || b0 === 0xdf)) {
     throw new DecodeError('not a Weave Scope report: the body is neither a msgpack map nor a JSON object');
   }
-  const fast = fastDecode(bytes, topologyExtras);
+  const fast = fastDecode(bytes, topologyExtras, maxNodes);
   if (fast !== NOT_FAST) return fast;
   let value: MsgValue;
   try {
@@ -96,7 +90,7 @@ export function decodeReport(body: Uint8Array, opts: DecodeOptions = {}): Report
     if (err instanceof MsgpackError) throw new DecodeError(`malformed msgpack: ${err.message}`);
     throw err;
   }
-  return reportFromValue(value, 'msgpack');
+  return reportFromValue(value, 'msgpack', maxNodes);
 }
 
 function isSpace(b: number): boolean {
@@ -113,8 +107,8 @@ const REPORT_FIELDS = new Set<string>([...TOPOLOGY_NAMES, 'TS', 'ID', 'Window', 
  * Turns a decoded msgpack or JSON tree into a Report, checking every field's type. In msgpack mode strings
  * are latin1 (see msgpack.ts) and turned into text here; timestamps may be Go binary times or RFC 3339.
  */
-export function reportFromValue(value: unknown, mode: 'msgpack' | 'json'): Report {
-  const c = new Converter(mode);
+export function reportFromValue(value: unknown, mode: 'msgpack' | 'json', maxNodesPerTopology = MAX_NODES_PER_TOPOLOGY): Report {
+  const c = new Converter(mode, maxNodesPerTopology);
   return c.report(value);
 }
 
@@ -128,7 +122,10 @@ class Converter {
   /** a default for latest entries that carry no timestamp (newer probes' `strs`) */
   private reportTime = Date.now();
 
-  constructor(private readonly mode: 'msgpack' | 'json') {
+  constructor(
+    private readonly mode: 'msgpack' | 'json',
+    private readonly maxNodes = MAX_NODES_PER_TOPOLOGY,
+  ) {
     this.text = mode === 'msgpack' ? utf8 : (s) => s;
   }
 
@@ -275,6 +272,8 @@ class Converter {
     const nodes = this.map(m.nodes, `${name}.nodes`);
     const nodeTopology = NODE_TOPOLOGY[name];
     if (nodes) {
+      const count = Object.keys(nodes).length;
+      if (count > this.maxNodes) throw tooManyNodes(name, count, this.maxNodes);
       for (const id in nodes) t.nodes[id] = this.node(nodes[id], id, nodeTopology, `${name}.nodes[${JSON.stringify(id)}]`);
     }
     const controls = this.map(m.controls, `${name}.controls`);
@@ -321,7 +320,8 @@ class Converter {
   private node(v: unknown, id: string, topology: string, path: string): Node {
     const n = makeNode(id, topology);
     const m = this.map(v, path);
-    if (!m) return n;
+    // A probe's nodes are structs, never nil: a null one is a forged or broken report, not an empty host.
+    if (!m) this.fail(path, 'a node', v);
     const ownID = this.optStr(m.id, `${path}.id`);
     if (ownID && ownID !== id) throw new DecodeError(`${path}.id: ${JSON.stringify(ownID)} differs from its key`);
     const ownTopology = this.optStr(m.topology, `${path}.topology`);

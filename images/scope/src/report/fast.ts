@@ -4,6 +4,7 @@
  * on anything else (a type it does not expect, a rare field, bad data) it gives up with NOT_FAST and the
  * caller takes the slow, fully checked path, which either reads the report or says precisely what is wrong.
  */
+import { DecodeError, MAX_NODES_PER_TOPOLOGY, tooManyNodes } from './errors.ts';
 import { Reader, type MsgMap } from './msgpack.ts';
 import { parseRFC3339 } from './time.ts';
 import { dict, makeNode, makeReport, makeTopology, randomReportID, NODE_TOPOLOGY, TOPOLOGY_NAMES, type Dict, type Metric, type Node, type Report, type Sample, type Topology, type TopologyName } from './types.ts';
@@ -66,6 +67,7 @@ class Fast {
   constructor(
     private readonly b: Uint8Array,
     private readonly extras: ConvertTopologyExtras,
+    private readonly maxNodes: number,
   ) {
     this.r = new Reader(b);
     this.buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -299,7 +301,7 @@ class Fast {
     let nodes: Dict<Node> | undefined;
     for (let i = 0; i < n; i++) {
       const key = this.text();
-      if (key === 'nodes') nodes = this.nodes(NODE_TOPOLOGY[name]);
+      if (key === 'nodes') nodes = this.nodes(name);
       else if (TOPOLOGY_EXTRAS.has(key)) (extras ??= dict())[key] = this.generic();
       else this.skip();
     }
@@ -308,9 +310,12 @@ class Fast {
     return t;
   }
 
-  private nodes(topology: string): Dict<Node> {
+  private nodes(name: TopologyName): Dict<Node> {
+    const topology = NODE_TOPOLOGY[name];
     const out = dict<Node>();
     const n = this.mapLen();
+    // Counted before a single node is read: an oversized report costs no more than its bytes.
+    if (n > this.maxNodes) throw tooManyNodes(name, n, this.maxNodes);
     for (let i = 0; i < n; i++) {
       const id = this.text();
       out[id] = this.node(id, topology);
@@ -321,6 +326,7 @@ class Fast {
   private node(id: string, topology: string): Node {
     const node = makeNode(id, topology);
     const n = this.mapLen();
+    if (n < 0) throw NOT_FAST; // a nil node: the slow path refuses it by name
     for (let i = 0; i < n; i++) {
       const key = this.text();
       switch (key) {
@@ -469,10 +475,11 @@ class Fast {
 }
 
 /** The report in `bytes` (msgpack, inflated), or NOT_FAST when only the slow path can tell. */
-export function fastDecode(bytes: Uint8Array, extras: ConvertTopologyExtras): Report | typeof NOT_FAST {
+export function fastDecode(bytes: Uint8Array, extras: ConvertTopologyExtras, maxNodesPerTopology = MAX_NODES_PER_TOPOLOGY): Report | typeof NOT_FAST {
   try {
-    return new Fast(bytes, extras).report();
-  } catch {
+    return new Fast(bytes, extras, maxNodesPerTopology).report();
+  } catch (err) {
+    if (err instanceof DecodeError) throw err;
     return NOT_FAST; // NOT_FAST, or malformed data: the slow path finds and names the problem
   }
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest, HttpError, unauthorized } from '@saas/kit';
 import type { UsersContext } from '../context.ts';
 import { bodyObject, normaliseEmail, queryString } from '../input.ts';
@@ -14,9 +14,19 @@ const LOGIN_FAILURES = {
   expired: 'this login link has expired; sign up again with the same address to get a new one',
 } as const;
 
+/**
+ * The client's address: the last X-Forwarded-For entry is the one the frontend saw (it replaces whatever a client
+ * sent unless a trusted proxy stands before it); without one, the peer.
+ */
+function clientAddress(request: FastifyRequest): string {
+  const forwarded = request.headers['x-forwarded-for'];
+  const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)?.split(',').pop()?.trim();
+  return last || request.socket.remoteAddress || 'unknown';
+}
+
 /** The public API, reached through the frontend: sign-up, login, logout, and the dashboard's lookups. */
 export function publicRoutes(app: FastifyInstance, ctx: UsersContext): void {
-  const { store, sessions, outbox, clock } = ctx;
+  const { store, sessions, outbox, clock, throttle, signupLimits } = ctx;
 
   app.post('/api/users/signup', async (request, reply) => {
     // The sign-up page's form posts here when JavaScript is off: answer it with pages, not JSON.
@@ -30,9 +40,17 @@ export function publicRoutes(app: FastifyInstance, ctx: UsersContext): void {
       const back = new URLSearchParams({ email: typeof raw === 'string' ? raw : '', error: err.message });
       return reply.code(303).header('location', `/?${back}`).send();
     }
-    const outcome = await store.signup(email, clock());
-    if (outcome !== 'pending') outbox.wake();
-    request.log.info({ outcome }, 'sign-up');
+    const now = clock();
+    const client = await throttle.attempt(`signup-client:${clientAddress(request)}`, signupLimits.perClient, now);
+    if (!client.allowed) {
+      const seconds = Math.max(1, Math.ceil((client.resetsAt.getTime() - now.getTime()) / 1000));
+      throw new HttpError(429, `too many sign-ups from your address; try again in ${seconds} s`, { 'Retry-After': String(seconds) });
+    }
+    // Past its share of mails an address is still answered as always: the caller learns nothing about it.
+    const address = await throttle.attempt(`signup-mail:${sha256(email)}`, signupLimits.mailsPerAddress, now);
+    const outcome = await store.signup(email, now, { mail: address.allowed });
+    if (outcome !== 'pending' && address.allowed) outbox.wake();
+    request.log.info({ outcome, mailed: address.allowed }, 'sign-up');
     // The same answer whatever the outcome, so the endpoint does not tell who has an account.
     if (fromForm) return reply.code(303).header('location', `/signup/done?${new URLSearchParams({ email })}`).send();
     return SIGNUP_ANSWER;
