@@ -12,7 +12,7 @@ import { Pool } from 'undici';
 import { HttpError, unauthorized } from '@saas/kit';
 import { ByteBudget } from './byte-budget.ts';
 import { endToEnd } from './hop-by-hop.ts';
-import { parseProbeAuthorization, PROBE_AUTH_EXPECTED } from './probe-auth.ts';
+import { parseProbeAuthorization, PROBE_AUTH_EXPECTED } from '@saas/kit/contracts';
 import { forwardedHeaders, limitedPassThrough, oversizedLimit, tooLarge, upstreamError, type Upstream } from './upstream.ts';
 
 export interface ReportRouteOptions {
