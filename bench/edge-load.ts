@@ -10,12 +10,13 @@
  * Env: BENCH_PROBES (50), BENCH_SECONDS (60), BENCH_NODES (100, per report).
  */
 import http from 'node:http';
+import { probeAuthorization } from '@saas/kit/contracts';
 import os from 'node:os';
 import { createPostgresDatabase, startMaildev, type TestDatabase } from '@saas/kit/testing';
 import { encodeReport } from '../images/scope/src/report/index.ts';
 import { countNodes, reportOfSize } from '../fixtures/reports/synthetic.ts';
 import { createOrg, readRecord, startAppMapper, startUsers, tempDir, untilReady, raw, type Org } from '../test/app-mapper/helpers.ts';
-import { rssMB, startFrontendProcess } from './stack-common.ts';
+import { postReport, rssMB, startFrontendProcess } from './stack-common.ts';
 
 const probes = Number(process.env.BENCH_PROBES ?? 50);
 const seconds = Number(process.env.BENCH_SECONDS ?? 60);
@@ -36,37 +37,14 @@ async function steadyLoad(frontendUrl: string, orgs: Org[], body: Buffer, header
   const statuses = new Map<number, number>();
   let errors = 0;
   let sent = 0;
-  const post = (agent: http.Agent, org: Org, probe: number) =>
-    new Promise<void>((resolve) => {
-      const t0 = performance.now();
-      sent++;
-      const req = http.request(
-        {
-          host: u.hostname,
-          port: u.port,
-          path: '/api/report',
-          method: 'POST',
-          agent,
-          headers: { ...headers, authorization: `Scope-Probe token=${org.probeToken}`, 'x-scope-probe-id': `edge-probe-${probe}`, 'content-length': body.length },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            statuses.set(status, (statuses.get(status) ?? 0) + 1);
-            if (status >= 200 && status < 300) latencies.push(performance.now() - t0);
-            else errors++;
-            resolve();
-          });
-        },
-      );
-      req.on('error', () => {
-        errors++;
-        statuses.set(0, (statuses.get(0) ?? 0) + 1);
-        resolve();
-      });
-      req.end(body);
-    });
+  const post = async (agent: http.Agent, org: Org, probe: number) => {
+    const t0 = performance.now();
+    sent++;
+    const status = await postReport(u, agent, { ...headers, authorization: probeAuthorization(org.probeToken), 'x-scope-probe-id': `edge-probe-${probe}` }, body);
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    if (status >= 200 && status < 300) latencies.push(performance.now() - t0);
+    else errors++;
+  };
   await Promise.all(
     Array.from({ length: probes }, async (_, probe) => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -103,7 +81,7 @@ async function main(): Promise<void> {
     dbs.push(db);
     return db;
   };
-  const users = await startUsers((await database()).url, mail.smtpUrl);
+  const users = await startUsers({ smtpUrl: mail.smtpUrl, databaseUrl: (await database()).url });
   const stateDir = await tempDir('edge-load');
   const mapper = await startAppMapper({ databaseUrl: (await database()).url, usersUrl: users.url, stateDir });
   const frontend = await startFrontendProcess(users.url, mapper.url, { logLevel: 'info' });
@@ -116,7 +94,7 @@ async function main(): Promise<void> {
     for (const scenario of [orgs.slice(0, 1), orgs]) {
       // Every org's app started and warm before the clock runs (a first report gets 503 while it starts).
       for (const org of scenario) {
-        const first = await untilReady(`${org.name}'s app`, () => raw(frontend.url, 'POST', '/api/report', { ...headers, authorization: `Scope-Probe token=${org.probeToken}`, 'x-scope-probe-id': 'warmup' }, encoded.body), 120_000);
+        const first = await untilReady(`${org.name}'s app`, () => raw(frontend.url, 'POST', '/api/report', { ...headers, authorization: probeAuthorization(org.probeToken), 'x-scope-probe-id': 'warmup' }, encoded.body), 120_000);
         if (first.status !== 200) throw new Error(`warm-up report: ${first.status} ${first.text}`);
       }
       const apps = await Promise.all(scenario.map(async (o) => (await readRecord(stateDir, o.id))?.pid ?? Number.NaN));

@@ -17,11 +17,12 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import { probeAuthorization } from '@saas/kit/contracts';
 import { createPostgresDatabase, startMaildev, startPgliteServer, type TestDatabase } from '@saas/kit/testing';
 import { encodeReport } from '../images/scope/src/report/index.ts';
 import { countNodes, reportOfSize } from '../fixtures/reports/synthetic.ts';
 import { createOrg, readRecord, startAppMapper, startUsers, tempDir, untilReady, raw } from '../test/app-mapper/helpers.ts';
-import { cpuMs, startFrontendProcess } from './stack-common.ts';
+import { cpuMs, postReport, startFrontendProcess } from './stack-common.ts';
 
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
@@ -51,25 +52,7 @@ async function load(target: Target, body: Buffer, durationMs: number): Promise<R
   const latencies: number[] = [];
   let errors = 0;
   const deadline = performance.now() + durationMs;
-  const post = (worker: number) =>
-    new Promise<number>((resolve) => {
-      const req = http.request(
-        {
-          host: u.hostname,
-          port: u.port,
-          path: '/api/report',
-          method: 'POST',
-          agent,
-          headers: { ...target.headers, 'x-scope-probe-id': `bench-probe-${worker}`, 'content-length': body.length },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', () => resolve(0));
-      req.end(body);
-    });
+  const post = (worker: number) => postReport(u, agent, { ...target.headers, 'x-scope-probe-id': `bench-probe-${worker}` }, body);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async (_, worker) => {
@@ -119,14 +102,14 @@ async function main(): Promise<void> {
     dbs.push(db);
     return db;
   };
-  const users = await startUsers(mail.smtpUrl, (await database()).url);
+  const users = await startUsers({ smtpUrl: mail.smtpUrl, databaseUrl: (await database()).url });
   const org = await createOrg(users.url, mail, 'bench');
   const stateDir = await tempDir('bench');
   const mapper = await startAppMapper({ databaseUrl: (await database()).url, usersUrl: users.url, stateDir, env: { LOG_LEVEL: logLevel }, nodeArgs: process.env.BENCH_MAPPER_NODE_ARGS?.split(' ').filter(Boolean) });
   let frontend: { url: string; child: ChildProcess } | undefined;
   try {
     frontend = await startFrontendProcess(users.url, mapper.url, { logLevel, nodeArgs: process.env.BENCH_FRONTEND_NODE_ARGS?.split(' ').filter(Boolean), main: process.env.BENCH_FRONTEND_MAIN });
-    const auth = { ...contentHeaders, authorization: `Scope-Probe token=${org.probeToken}` };
+    const auth = { ...contentHeaders, authorization: probeAuthorization(org.probeToken) };
     const first = await untilReady('the org app', () => raw(mapper.url, 'POST', '/api/report', { ...auth, 'x-scope-probe-id': 'warmup' }, body), 120_000);
     if (first.status !== 200) throw new Error(`report through app-mapper: ${first.status} ${first.text}`);
     const record = await readRecord(stateDir, org.id);

@@ -1,6 +1,7 @@
-/** What the benches that run the services as processes share: the frontend's process, and /proc readings. */
+/** What the benches that run the services as processes share: the frontend's process, /proc readings, a probe's report POST. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { freePort, waitFor } from '@saas/kit/testing';
 import { root } from '../test/app-mapper/helpers.ts';
@@ -61,4 +62,22 @@ export async function startFrontendProcess(usersUrl: string, appMapperUrl: strin
       await exited;
     },
   };
+}
+
+/**
+ * POSTs one report body to `${url}/api/report` on the given agent, as a probe does; resolves to the answer's
+ * status (0 when the connection failed), never rejects.
+ */
+export function postReport(url: URL, agent: http.Agent, headers: http.OutgoingHttpHeaders, body: Buffer): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.request(
+      { host: url.hostname, port: url.port, path: '/api/report', method: 'POST', agent, headers: { ...headers, 'content-length': body.length } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', () => resolve(0));
+    req.end(body);
+  });
 }

@@ -39,9 +39,11 @@ export interface RunningUsers {
 
 /**
  * The real users service, in-process on a loopback port.
+ * Named options, as test/users' startUsers takes them: the two URLs are both strings, and positional ones were
+ * passed swapped.
  * @param databaseUrl its database; without it, a PostgreSQL database of its own that stop() drops.
  */
-export async function startUsers(smtpUrl: string, databaseUrl?: string): Promise<RunningUsers> {
+export async function startUsers({ smtpUrl, databaseUrl }: { smtpUrl: string; databaseUrl?: string }): Promise<RunningUsers> {
   const database = databaseUrl === undefined ? await createPostgresDatabase() : undefined;
   const config = readConfig(usersConfigSpec, {
     DATABASE_URL: databaseUrl ?? database!.url,

@@ -35,7 +35,7 @@ test.before(async () => {
   // maildev first: PGlite starting in this process stalls the event loop maildev's start waits on.
   const { smtpUrl } = await mail.ready();
   mapperDb = await startPgliteServer();
-  users = await startUsers(smtpUrl);
+  users = await startUsers({ smtpUrl });
   a = await createOrg(users.url, mail(), 'life');
 });
 

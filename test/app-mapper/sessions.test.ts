@@ -17,7 +17,7 @@ let client: UsersClient;
 test.before(async () => {
   mail = await startMaildev();
   db = await createPostgresDatabase();
-  users = await startUsers(mail.smtpUrl, db.url);
+  users = await startUsers({ smtpUrl: mail.smtpUrl, databaseUrl: db.url });
   // The cache period app-mapper runs with: long enough that a cached cookie would still be let in.
   client = new UsersClient({ baseUrl: users.url, log: createLogger('app-mapper', 'silent'), cacheMs: 60_000 });
 });
@@ -61,6 +61,6 @@ test.serial('a probe token is still answered from the cache', async (t) => {
   try {
     t.is((await client.lookupProbe(auth)).organizationID, org.id, 'answered without asking users');
   } finally {
-    users = await startUsers(mail.smtpUrl, db.url);
+    users = await startUsers({ smtpUrl: mail.smtpUrl, databaseUrl: db.url });
   }
 });

@@ -32,7 +32,7 @@ let b: Org;
 
 test.before(async () => {
   mapperDb = await createPostgresDatabase();
-  users = await startUsers((await mail.ready()).smtpUrl);
+  users = await startUsers({ smtpUrl: (await mail.ready()).smtpUrl });
   a = await createOrg(users.url, mail(), 'org-a');
   b = await createOrg(users.url, mail(), 'org-b');
   mapper = await startAppMapper({ databaseUrl: mapperDb.url, usersUrl: users.url, stateDir: await tempDir('tenancy') });
