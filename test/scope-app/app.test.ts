@@ -5,23 +5,11 @@ import { pino } from 'pino';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { NodeSummary as Summary } from '../../images/scope/src/app/summary.ts';
 import { buildWebAssets } from '../../images/scope/src/app/web.ts';
 import { decodeReport, encodeReport } from '../../images/scope/src/report/index.ts';
 import { syntheticReport } from '../../fixtures/reports/synthetic.ts';
 import { postReport, reportFixture, startApp, weaveFixture, type RunningApp } from './helpers.ts';
-
-interface Summary {
-  id: string;
-  label: string;
-  labelMinor: string;
-  rank: string;
-  shape: string;
-  pseudo?: boolean;
-  adjacency: string[];
-  metadata: { id: string; label: string; value: string }[];
-  metrics: { id: string; value: number }[];
-  parents: { id: string; label: string; topologyId: string }[];
-}
 
 const get = async <T>(app: RunningApp, path: string): Promise<T> => {
   const res = await fetch(`${app.url}${path}`);
