@@ -1,5 +1,5 @@
 /**
- * Picks a runtime by name. Every runtime runs the same manifests (DESIGN §3); `local` is the embedded default.
+ * Picks a runtime by name. Every runtime runs the same manifests (docs/ARCHITECTURE.md §3); `local` is the embedded default.
  *
  * A runtime module other than `local` lives in cluster/runtimes/<name>/index.ts and exports
  * `createRuntime(options: RuntimeOptions): Runtime`. It is loaded on first use, so a runtime that is not

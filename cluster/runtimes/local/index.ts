@@ -1,5 +1,5 @@
 /**
- * The embedded local runtime (DESIGN §3): every Deployment as a supervised Node process on 127.0.0.1, upstream
+ * The embedded local runtime (docs/ARCHITECTURE.md §3): every Deployment as a supervised Node process on 127.0.0.1, upstream
  * images replaced by named stand-ins (postgres → PGlite, maildev/maildev → maildev from npm), Service DNS names
  * rewritten to loopback ports. A detached daemon owns the processes, so the system keeps running after `up`
  * returns; this class is the `dev` side: it plans, builds, hands the plan to the daemon and reports progress.
