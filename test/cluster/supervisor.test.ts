@@ -78,7 +78,8 @@ test('a failing liveness probe gets the process killed and restarted', async (t)
 });
 
 test('stop takes the whole process group, children included, and a process ignoring SIGTERM is killed after the grace period', async (t) => {
-  const script = `const c = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); console.log('child ' + c.pid); process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)`;
+  // The pid line is printed only once SIGTERM is ignored, so the stop below cannot land before the handler.
+  const script = `const c = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); process.on('SIGTERM', () => {}); console.log('child ' + c.pid); setInterval(() => {}, 1000)`;
   const s = new Supervisor(spec('stubborn', script), { ...fast, stopGraceMs: 500 });
   s.start();
   const childPid = await waitFor('the child pid', async () => Number(/child (\d+)/.exec(readFileSync(path.join(dir, 'stubborn.log'), 'utf8'))?.[1] ?? 0), 10_000);
