@@ -24,13 +24,21 @@ const runtimeOption = {
   description: 'which runtime (default: the last one used, else local)',
 } as const satisfies ChoiceOption;
 
+/** Which runtime, and for `--runtime kubernetes` which cluster: every command that acts on a runtime takes these. */
+const runtimeTarget = {
+  runtime: runtimeOption,
+  context: { type: 'string', value: 'NAME', description: 'the kubeconfig context (--runtime kubernetes; default: the last one used, else the current context)' },
+  kubeconfig: { type: 'string', value: 'PATH', description: 'the kubeconfig file (--runtime kubernetes; default: KUBECONFIG, else ~/.kube/config)' },
+} as const satisfies OptionSpecs;
+
 /** Every command and its options, declared once: parsing, help and each command's typed options come from here. */
 export const COMMANDS = {
   up: {
     summary: 'start every service and wait until all are ready',
     args: [],
     options: {
-      runtime: runtimeOption,
+      ...runtimeTarget,
+      'stand-ins': { type: 'boolean', description: 'run our pglite and mailcatcher images even where postgres and maildev could be pulled' },
       timeout: { type: 'integer', value: 'SECONDS', min: 1, default: 180, description: 'give up waiting for readiness after this long' },
     },
   },
@@ -38,7 +46,7 @@ export const COMMANDS = {
     summary: 'stop everything `dev up` started',
     args: [],
     options: {
-      runtime: runtimeOption,
+      ...runtimeTarget,
       wipe: { type: 'boolean', description: 'also delete data (database, captured mail)' },
     },
   },
@@ -46,7 +54,7 @@ export const COMMANDS = {
     summary: 'show services, their state and URLs, and the per-organisation Scope apps',
     args: [],
     options: {
-      runtime: runtimeOption,
+      ...runtimeTarget,
       json: { type: 'boolean', description: 'print {runtime, services, endpoints, apps} as JSON' },
     },
   },
@@ -54,7 +62,7 @@ export const COMMANDS = {
     summary: "print a service's log",
     args: ['<service>'],
     options: {
-      runtime: runtimeOption,
+      ...runtimeTarget,
       follow: { type: 'boolean', short: 'f', description: 'keep printing new lines until Ctrl-C' },
       tail: { type: 'integer', value: 'N', min: 0, default: 100, description: 'start with the last N lines' },
     },
@@ -63,7 +71,7 @@ export const COMMANDS = {
     summary: 'run the smoke flow (sign up, approve, log in, probe, map) against the running system',
     args: [],
     options: {
-      runtime: runtimeOption,
+      ...runtimeTarget,
       json: { type: 'boolean', description: 'print a machine-readable result on stdout' },
     },
   },
@@ -71,7 +79,7 @@ export const COMMANDS = {
     summary: 'print the URLs and serve a browser proxy for the in-cluster names',
     args: [],
     options: {
-      runtime: runtimeOption,
+      ...runtimeTarget,
       port: { type: 'integer', value: 'PORT', min: 0, max: 65535, default: 8000, description: 'loopback port of the proxy' },
     },
   },
@@ -79,7 +87,7 @@ export const COMMANDS = {
     summary: 'run a probe on this machine that reports to the frontend (default: the running one)',
     args: ['[URL]'],
     options: {
-      runtime: runtimeOption,
+      ...runtimeTarget,
       token: { type: 'string', value: 'T', required: 'the probe token from the dashboard', description: "the organisation's probe token" },
     },
   },

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isRuntimeName, type Runtime, type RuntimeName, type RuntimeOptions } from '../cluster/runtime.ts';
+import { isRuntimeName, type ClusterTarget, type Runtime, type RuntimeName, type RuntimeOptions } from '../cluster/runtime.ts';
 import type { Renderer } from './render/types.ts';
 
 /** What every command gets: where the project is, where state lives, how to talk to the user. */
@@ -32,6 +32,8 @@ export function devDir(project: string): string {
 
 interface CliState {
   runtime?: RuntimeName;
+  /** The cluster the kubernetes runtime was last brought up on. */
+  cluster?: ClusterTarget;
   updatedAt?: string;
 }
 
@@ -43,15 +45,26 @@ function stateFile(dir: string): string {
 export function readState(dir: string): CliState {
   try {
     if (!statSync(stateFile(dir)).isFile()) return {};
-    const parsed = JSON.parse(readFileSync(stateFile(dir), 'utf8')) as { runtime?: unknown; updatedAt?: unknown } | null;
+    const parsed = JSON.parse(readFileSync(stateFile(dir), 'utf8')) as { runtime?: unknown; cluster?: unknown; updatedAt?: unknown } | null;
     if (!parsed || typeof parsed !== 'object') return {};
+    const cluster = clusterTargetOf(parsed.cluster);
     return {
       ...(typeof parsed.runtime === 'string' && isRuntimeName(parsed.runtime) ? { runtime: parsed.runtime } : {}),
+      ...(cluster ? { cluster } : {}),
       ...(typeof parsed.updatedAt === 'string' ? { updatedAt: parsed.updatedAt } : {}),
     };
   } catch {
     return {};
   }
+}
+
+function clusterTargetOf(v: unknown): ClusterTarget | undefined {
+  if (!v || typeof v !== 'object') return undefined;
+  const { context, kubeconfig } = v as Record<string, unknown>;
+  return {
+    ...(typeof context === 'string' ? { context } : {}),
+    ...(typeof kubeconfig === 'string' ? { kubeconfig } : {}),
+  };
 }
 
 export function writeState(dir: string, state: CliState): void {
@@ -64,9 +77,46 @@ export function pickRuntime(ctx: Pick<Context, 'devDir'>, flag: RuntimeName | un
   return flag ?? readState(ctx.devDir).runtime ?? 'local';
 }
 
+/** What a command's --runtime, --context and --kubeconfig flags said. */
+export interface TargetFlags {
+  readonly runtime?: RuntimeName | undefined;
+  readonly context?: string | undefined;
+  readonly kubeconfig?: string | undefined;
+}
+
+export interface Target {
+  name: RuntimeName;
+  cluster?: ClusterTarget;
+}
+
+/**
+ * The runtime and cluster a command acts on. The flags win; what they leave out comes from the last `dev up`
+ * when it used the same runtime. --context without --runtime means the kubernetes runtime.
+ */
+export function pickTarget(ctx: Pick<Context, 'devDir'>, flags: TargetFlags): Target {
+  const state = readState(ctx.devDir);
+  const named = flags.runtime ?? (flags.context !== undefined || flags.kubeconfig !== undefined ? 'kubernetes' : (state.runtime ?? 'local'));
+  const name = named;
+  const wrong = clusterFlagsProblem({ ...flags, name });
+  if (wrong) throw new Error(`${wrong}; to pick a cluster: dev up --runtime kubernetes --context NAME`);
+  const remembered = state.runtime === name ? state.cluster : undefined;
+  const context = flags.context ?? remembered?.context;
+  const kubeconfig = flags.kubeconfig !== undefined ? path.resolve(flags.kubeconfig) : remembered?.kubeconfig;
+  const cluster: ClusterTarget = { ...(context !== undefined ? { context } : {}), ...(kubeconfig !== undefined ? { kubeconfig } : {}) };
+  return { name, ...(Object.keys(cluster).length ? { cluster } : {}) };
+}
+
+/** Refuses cluster flags a runtime does not read, so nobody believes they picked a cluster when they did not. */
+function clusterFlagsProblem(target: TargetFlags & { name: RuntimeName }): string | undefined {
+  if (target.name === 'kubernetes') return undefined;
+  const given = [target.context !== undefined ? '--context' : '', target.kubeconfig !== undefined ? '--kubeconfig' : ''].filter(Boolean);
+  return given.length ? `${given.join(' and ')} ${given.length > 1 ? 'apply' : 'applies'} only to --runtime kubernetes (not ${target.name})` : undefined;
+}
+
 /** Loaded on demand, so `dev --help` and usage errors never load a runtime. */
-export async function openRuntime(ctx: Pick<Context, 'projectDir' | 'devDir'>, name: RuntimeName): Promise<Runtime> {
+export async function openRuntime(ctx: Pick<Context, 'projectDir' | 'devDir'>, target: RuntimeName | Target, extra: Pick<RuntimeOptions, 'standIns'> = {}): Promise<Runtime> {
   const { createRuntime } = await import('../cluster/runtimes/index.ts');
-  const options: RuntimeOptions = { projectDir: ctx.projectDir, devDir: ctx.devDir };
-  return createRuntime(name, options);
+  const t = typeof target === 'string' ? { name: target } : target;
+  const options: RuntimeOptions = { projectDir: ctx.projectDir, devDir: ctx.devDir, ...(t.cluster ? { cluster: t.cluster } : {}), ...extra };
+  return createRuntime(t.name, options);
 }

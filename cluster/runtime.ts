@@ -3,7 +3,7 @@ import type { EventSink } from './events.ts';
 import type { Manifests } from './manifests/types.ts';
 
 /** Every runtime by name, the one list the CLI's choices and createRuntime check against. */
-export const runtimeNames = ['local', 'docker', 'kind'] as const;
+export const runtimeNames = ['local', 'docker', 'kind', 'kubernetes'] as const;
 
 export type RuntimeName = (typeof runtimeNames)[number];
 
@@ -28,6 +28,17 @@ export interface RuntimeOptions {
    * clear failure naming who holds it.
    */
   frontendPort?: number;
+  /** Which Kubernetes cluster the kubernetes runtime acts on (kind makes its own). */
+  cluster?: ClusterTarget;
+  /** Run our pglite and mailcatcher images in place of postgres and maildev even where those could be pulled. */
+  standIns?: boolean;
+}
+
+/** A cluster by kubeconfig context: `--context NAME [--kubeconfig PATH]`. */
+export interface ClusterTarget {
+  context?: string;
+  /** Default: KUBECONFIG, else ~/.kube/config. */
+  kubeconfig?: string;
 }
 
 /** One Deployment's state, as `dev status --json` prints it. */

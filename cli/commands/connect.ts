@@ -1,12 +1,13 @@
 import { once } from 'node:events';
 import { startConnectProxy } from '../../cluster/connect/proxy.ts';
 import { EXIT_FAILURE, EXIT_OK, type RunOf } from '../args.ts';
-import { openRuntime, pickRuntime } from '../context.ts';
+import { openRuntime, pickTarget } from '../context.ts';
 import { openLines } from '../render/status.ts';
 
 export const connect: RunOf<'connect'> = async (ctx, options) => {
-  const name = pickRuntime(ctx, options.runtime);
-  const runtime = await openRuntime(ctx, name);
+  const target = pickTarget(ctx, options);
+  const name = target.name;
+  const runtime = await openRuntime(ctx, target);
   const endpoints = await runtime.endpoints();
   if (!endpoints) {
     ctx.stderr.write(`dev connect: nothing is running (runtime ${name}); start it first: dev up\n`);

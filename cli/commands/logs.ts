@@ -1,12 +1,13 @@
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type RunOf } from '../args.ts';
 import { suggest } from '../suggest.ts';
-import { openRuntime, pickRuntime } from '../context.ts';
+import { openRuntime, pickTarget } from '../context.ts';
 import { formatLogLine } from '../render/plain.ts';
 
 export const logs: RunOf<'logs'> = async (ctx, options, positionals) => {
   const service = positionals[0]!;
-  const name = pickRuntime(ctx, options.runtime);
-  const runtime = await openRuntime(ctx, name);
+  const target = pickTarget(ctx, options);
+  const name = target.name;
+  const runtime = await openRuntime(ctx, target);
   const s = await runtime.status();
   const names = s.services.map((x) => x.name);
   if (names.length && !names.includes(service)) {

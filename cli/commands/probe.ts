@@ -2,13 +2,14 @@ import { once } from 'node:events';
 import { pino } from 'pino';
 import type { ProbeEvent } from '@saas/scope/probe';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type RunOf } from '../args.ts';
-import { openRuntime, pickRuntime } from '../context.ts';
+import { openRuntime, pickTarget } from '../context.ts';
 
 export const probe: RunOf<'probe'> = async (ctx, options, positionals) => {
   let url = positionals[0];
   if (url === undefined) {
-    const name = pickRuntime(ctx, options.runtime);
-    const endpoints = await (await openRuntime(ctx, name)).endpoints();
+    const target = pickTarget(ctx, options);
+    const name = target.name;
+    const endpoints = await (await openRuntime(ctx, target)).endpoints();
     if (!endpoints) {
       ctx.stderr.write(`dev probe: nothing is running (runtime ${name}) to report to; start it (dev up) or give the URL: dev probe --token T http://…\n`);
       return EXIT_FAILURE;

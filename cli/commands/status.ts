@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { EXIT_OK, type RunOf } from '../args.ts';
-import { openRuntime, pickRuntime, wantsInk } from '../context.ts';
+import { openRuntime, pickTarget, wantsInk } from '../context.ts';
 import { formatStatus, statusJson } from '../render/status.ts';
 
 /** The live view needs both ends to be a terminal (raw-mode keys in, redraws out); otherwise the plain tables. */
@@ -9,7 +9,7 @@ function interactive(out: NodeJS.WritableStream): out is NodeJS.WriteStream {
 }
 
 export const status: RunOf<'status'> = async (ctx, options) => {
-  const runtime = await openRuntime(ctx, pickRuntime(ctx, options.runtime));
+  const runtime = await openRuntime(ctx, pickTarget(ctx, options));
   const s = await runtime.status();
   if (options.json) ctx.renderer.print(JSON.stringify(statusJson(s), null, 2));
   else if (interactive(ctx.stdout)) {

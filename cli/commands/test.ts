@@ -1,13 +1,14 @@
 import { preloadProbe, runSmoke } from '../../cluster/smoke/flow.ts';
 import { tailLog } from '../../cluster/smoke/logs.ts';
 import { EXIT_FAILURE, EXIT_OK, type RunOf } from '../args.ts';
-import { openRuntime, pickRuntime } from '../context.ts';
+import { openRuntime, pickTarget } from '../context.ts';
 import { duration } from '../render/plain.ts';
 
 export const test: RunOf<'test'> = async (ctx, options) => {
   preloadProbe(); // it takes a while to load: let it overlap the status call and the first steps
-  const name = pickRuntime(ctx, options.runtime);
-  const runtime = await openRuntime(ctx, name);
+  const target = pickTarget(ctx, options);
+  const name = target.name;
+  const runtime = await openRuntime(ctx, target);
   const s = await runtime.status();
   const endpoints = s.endpoints;
   if (!endpoints) {

@@ -1,16 +1,17 @@
 import path from 'node:path';
 import { loadManifests } from '../../cluster/manifests/load.ts';
 import { EXIT_OK, type RunOf } from '../args.ts';
-import { openRuntime, pickRuntime, writeState } from '../context.ts';
+import { openRuntime, pickTarget, writeState } from '../context.ts';
 import { duration } from '../render/plain.ts';
 import { openLines } from '../render/status.ts';
 
 export const up: RunOf<'up'> = async (ctx, options) => {
-  const name = pickRuntime(ctx, options.runtime);
+  const target = pickTarget(ctx, options);
+  const name = target.name;
   const manifests = await loadManifests(path.join(ctx.projectDir, 'manifests', 'local'));
-  const runtime = await openRuntime(ctx, name);
-  // Remember the runtime first, so `dev status` and `dev down` follow it even if this up fails half-way.
-  writeState(ctx.devDir, { runtime: name });
+  const runtime = await openRuntime(ctx, target, { standIns: options['stand-ins'] });
+  // Remember the runtime (and cluster) first, so `dev status` and `dev down` follow it even if this up fails half-way.
+  writeState(ctx.devDir, { runtime: name, ...(target.cluster ? { cluster: target.cluster } : {}) });
   const t0 = Date.now();
   const s = await runtime.up({ manifests, emit: (e) => ctx.renderer.event(e), timeoutMs: options.timeout * 1000 });
   const lines = [`${s.services.length} services ready in ${duration(Date.now() - t0)} (runtime ${name}).`];

@@ -40,7 +40,7 @@ test('an unknown flag names the command and suggests the close one, exit 2', asy
 test('a bad --runtime value lists the choices, exit 2', async (t) => {
   const r = await dev(['status', '--runtime', 'dokcer']);
   t.is(r.code, 2);
-  t.regex(r.stderr, /--runtime must be one of local, docker, kind, not 'dokcer'\. Did you mean '--runtime docker'\?/);
+  t.regex(r.stderr, /--runtime must be one of local, docker, kind, kubernetes, not 'dokcer'\. Did you mean '--runtime docker'\?/);
 });
 
 test('probe without --token, and logs without a service, are usage errors', async (t) => {
