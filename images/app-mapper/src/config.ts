@@ -3,8 +3,6 @@ import { int, url, type VariableSpec } from '@saas/kit';
 import { parseCommand, repoRoot } from './provisioners/process.ts';
 import { provisionerKinds, type ProvisionerKind } from './provisioners/types.ts';
 
-/** Provisioners that exist today; the others are valid names that fail with a clear message until built. */
-export const builtProvisioners: readonly ProvisionerKind[] = ['process', 'docker'];
 
 const provisioner: VariableSpec<ProvisionerKind> = {
   env: 'PROVISIONER',
@@ -13,9 +11,6 @@ const provisioner: VariableSpec<ProvisionerKind> = {
   parse: (raw) => {
     const v = raw.trim();
     if (!(provisionerKinds as readonly string[]).includes(v)) throw new Error(`must be one of ${provisionerKinds.join(', ')}`);
-    if (!builtProvisioners.includes(v as ProvisionerKind)) {
-      throw new Error(`the ${v} provisioner is not built yet; use ${builtProvisioners.join(' or ')}`);
-    }
     return v as ProvisionerKind;
   },
 };

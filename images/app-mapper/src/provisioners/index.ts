@@ -1,5 +1,6 @@
 import type { Logger } from '@saas/kit';
 import { containerProvisionerFromEnv } from './container.ts';
+import { kubernetesProvisionerFromEnv } from './kubernetes.ts';
 import { ProcessProvisioner } from './process.ts';
 import type { AppLifecycle } from './lifecycle.ts';
 import type { ProvisionerKind } from './types.ts';
@@ -12,7 +13,7 @@ export interface ProvisionerSettings {
   startTimeoutMs: number;
 }
 
-/** The provisioner for the runtime (config validation refuses the ones not built yet). */
+/** The provisioner for the runtime . */
 export function createProvisioner(s: ProvisionerSettings): AppLifecycle {
   switch (s.kind) {
     case 'process':
@@ -21,7 +22,7 @@ export function createProvisioner(s: ProvisionerSettings): AppLifecycle {
       // Its settings (DOCKER_NETWORK, SCOPE_APP_IMAGE, …) come from the docker runtime; a missing one stops the start.
       return containerProvisionerFromEnv({ log: s.log.child({ provisioner: 'docker' }), startTimeoutMs: s.startTimeoutMs });
     case 'kubernetes':
-      throw new Error(`PROVISIONER=${s.kind} is not built yet; use PROVISIONER=process`);
+      return kubernetesProvisionerFromEnv({ log: s.log.child({ provisioner: 'kubernetes' }), startTimeoutMs: s.startTimeoutMs });
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * How app-mapper gets one Scope app per organisation: one AppLifecycle (lifecycle.ts) over a narrow AppBackend
- * per runtime — a local process, a container (dockerode, one per org on a network), and later a Kubernetes
+ * per runtime — a local process, a container (dockerode, one per org on a network), and a Kubernetes
  * Deployment + Service `scope-app-<orgID>`.
  */
 
