@@ -57,6 +57,8 @@ export interface Container {
   ports?: ContainerPort[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;
+  /** Holds off the liveness probe until the service first answers (a slow database behind it). */
+  startupProbe?: Probe;
 }
 
 export interface Deployment {

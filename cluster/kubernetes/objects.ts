@@ -1,0 +1,157 @@
+/**
+ * The manifests as the objects a Kubernetes runtime applies: every object labelled with the checkout, our
+ * images named by their built content-hash tags (never `:latest`) with `imagePullPolicy: IfNotPresent`,
+ * upstream images swapped for our stand-ins where asked, and the settings that name the runtime set: the
+ * browser-facing FRONTEND_URL and app-mapper's provisioner. Pure: no API calls.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { LABELS } from '@saas/kit/contracts';
+import { resolveEnv } from '../manifests/env.ts';
+import { findServiceRefs } from '../manifests/refs.ts';
+import type { Container, Deployment, Manifests } from '../manifests/types.ts';
+import { imageRepository, ownImagePrefix, standIns, type StandIn } from '../runtimes/local/plan.ts';
+
+/** Where a stand-in keeps its data in its pod. */
+export const STAND_IN_DATA = '/data';
+
+export interface ObjectsInput {
+  manifests: Manifests;
+  namespace: string;
+  /** The value of LABELS.project on everything made: `down` removes exactly what carries it. */
+  checkout: string;
+  /** Built tag by images/<name> folder, e.g. users → scope-saas/users:1a2b…; also the stand-ins' and scope's. */
+  tags: ReadonlyMap<string, string>;
+  /** Upstream repositories (postgres, maildev/maildev) to run our stand-in for. */
+  standIn: ReadonlySet<string>;
+  /** The URL a browser on this machine reaches the frontend on: the login links in mails. */
+  frontendUrl: string;
+}
+
+const browserFacing = new Set(['FRONTEND_URL']);
+
+function tagOf(tags: ReadonlyMap<string, string>, name: string): string {
+  const tag = tags.get(name);
+  if (!tag) throw new Error(`no built image for images/${name}`);
+  return tag;
+}
+
+function serviceNames(m: Manifests): Map<string, Set<string>> {
+  const map = new Map<string, Set<string>>();
+  for (const s of m.services) {
+    const ns = s.metadata.namespace ?? 'default';
+    if (!map.has(ns)) map.set(ns, new Set());
+    map.get(ns)?.add(s.metadata.name);
+  }
+  return map;
+}
+
+function standInContainer(c: Container, s: StandIn, tags: ReadonlyMap<string, string>): Container {
+  const env: Record<string, string> = { HOST: '0.0.0.0', ...s.env({ dataDir: STAND_IN_DATA }) };
+  (c.ports ?? []).forEach((p, i) => {
+    const variable = s.portEnv.find((x) => x.containerPort === p.containerPort)?.env ?? s.portEnv[i]?.env;
+    if (variable) env[variable] = String(p.containerPort);
+  });
+  const { env: _upstreamEnv, envFrom: _upstreamEnvFrom, command: _command, args: _args, ...rest } = c;
+  return {
+    ...rest,
+    image: tagOf(tags, s.runs),
+    imagePullPolicy: 'IfNotPresent',
+    env: Object.entries(env).map(([name, value]) => ({ name, value })),
+    volumeMounts: [{ name: 'data', mountPath: STAND_IN_DATA }],
+  } as Container;
+}
+
+function ownContainer(c: Container, d: Deployment, input: ObjectsInput): Container {
+  const { manifests: m, tags } = input;
+  const name = imageRepository(c.image).slice(ownImagePrefix.length);
+  const names = serviceNames(m);
+  const overrides = new Map<string, string>();
+  for (const e of resolveEnv(c, m, d.metadata.namespace)) {
+    if (browserFacing.has(e.name) && findServiceRefs(e.value, names).length) overrides.set(e.name, input.frontendUrl);
+    if (e.name === 'PROVISIONER') {
+      overrides.set('PROVISIONER', 'kubernetes');
+      overrides.set('SCOPE_APP_IMAGE', tagOf(tags, 'scope'));
+      overrides.set('APP_LABELS', JSON.stringify({ [LABELS.project]: input.checkout }));
+    }
+  }
+  const env = (c.env ?? []).map((e) => (overrides.has(e.name) ? { name: e.name, value: overrides.get(e.name) ?? '' } : e));
+  for (const [k, v] of overrides) if (!env.some((e) => e.name === k)) env.push({ name: k, value: v });
+  return { ...c, image: tagOf(tags, name), imagePullPolicy: 'IfNotPresent', env };
+}
+
+/**
+ * Ports with their protocol spelled out: server-side apply before Kubernetes 1.26 rejects a port list whose
+ * elements omit `protocol`, a key of the list (kubernetes/kubernetes#113482), though it defaults to TCP.
+ */
+function withProtocol<P extends { protocol?: string }>(ports: readonly P[] | undefined): P[] | undefined {
+  return ports?.map((p) => ({ ...p, protocol: p.protocol ?? 'TCP' }));
+}
+
+function deploymentObject(d: Deployment, input: ObjectsInput): KubernetesObject {
+  const spec = d.spec.template.spec;
+  let needsData = false;
+  const containers = spec.containers.map((c) => ({ ...c, ports: withProtocol(c.ports) })).map((c) => {
+    const repo = imageRepository(c.image);
+    if (repo.startsWith(ownImagePrefix)) return ownContainer(c, d, input);
+    const s = standIns.find((x) => x.upstream === repo);
+    if (s && input.standIn.has(repo)) {
+      needsData = true;
+      return standInContainer(c, s, input.tags);
+    }
+    return c;
+  });
+  const labels = { ...d.spec.template.metadata.labels, [LABELS.project]: input.checkout, [LABELS.deployment]: d.metadata.name };
+  const volumes = needsData ? [{ name: 'data', emptyDir: {} }] : [];
+  return {
+    ...d,
+    metadata: { ...meta(d.metadata, input) },
+    spec: {
+      ...d.spec,
+      template: {
+        ...d.spec.template,
+        metadata: { ...d.spec.template.metadata, labels },
+        spec: { ...spec, containers, ...(volumes.length ? { volumes } : {}) },
+      },
+    },
+  } as KubernetesObject;
+}
+
+function meta(m: { name: string; namespace?: string; labels?: Record<string, string> }, input: ObjectsInput) {
+  return { ...m, namespace: input.namespace, labels: { ...m.labels, [LABELS.project]: input.checkout } };
+}
+
+/** Every object of the manifests, ready for a server-side apply; RBAC and config before what uses them. */
+export function kubeObjects(input: ObjectsInput): KubernetesObject[] {
+  const m = input.manifests;
+  const plain = [...m.serviceAccounts, ...m.roles, ...m.roleBindings, ...m.configMaps, ...m.secrets, ...m.services];
+  const objects: KubernetesObject[] = plain.map((o) => {
+    const copy = { ...o, metadata: meta(o.metadata, input) } as KubernetesObject & { subjects?: { kind: string; namespace?: string }[]; spec?: { ports?: { protocol?: string }[] } };
+    if (copy.kind === 'Service' && copy.spec) copy.spec = { ...copy.spec, ports: withProtocol(copy.spec.ports) };
+    // A RoleBinding's ServiceAccount subjects live in the namespace we apply to.
+    if (copy.kind === 'RoleBinding' && copy.subjects) copy.subjects = copy.subjects.map((s) => (s.kind === 'ServiceAccount' ? { ...s, namespace: input.namespace } : s));
+    return copy;
+  });
+  return [...objects, ...m.deployments.map((d) => deploymentObject(d, input))];
+}
+
+/** The images/<name> folders the objects run: our services, the stand-ins asked for, and the per-org scope app. */
+export function imagesNeeded(m: Manifests, standIn: ReadonlySet<string>): string[] {
+  const names = new Set<string>();
+  for (const d of m.deployments) {
+    for (const c of d.spec.template.spec.containers) {
+      const repo = imageRepository(c.image);
+      if (repo.startsWith(ownImagePrefix)) names.add(repo.slice(ownImagePrefix.length));
+      const s = standIns.find((x) => x.upstream === repo);
+      if (s && standIn.has(repo)) names.add(s.runs);
+      if (resolveEnv(c, m, d.metadata.namespace).some((e) => e.name === 'PROVISIONER')) names.add('scope');
+    }
+  }
+  return [...names].sort();
+}
+
+/** The upstream images of the manifests that have a stand-in, e.g. postgres:16-alpine. */
+export function upstreamImages(m: Manifests): string[] {
+  const out = new Set<string>();
+  for (const d of m.deployments) for (const c of d.spec.template.spec.containers) if (standIns.some((s) => s.upstream === imageRepository(c.image))) out.add(c.image);
+  return [...out].sort();
+}
