@@ -6,6 +6,9 @@ export const down: RunOf<'down'> = async (ctx, options) => {
   const name = target.name;
   const runtime = await openRuntime(ctx, target);
   await runtime.down({ emit: (e) => ctx.renderer.event(e), wipe: options.wipe });
-  ctx.renderer.print(`stopped everything of runtime ${name}${options.wipe ? ', data deleted' : ' (data kept; dev down --wipe deletes it)'}.`);
+  // On a cluster the stand-in databases keep their data in the pod (emptyDir), so it goes with them.
+  const onCluster = name === 'kubernetes' || name === 'kind';
+  const data = options.wipe ? ', data deleted' : onCluster ? ' (the databases went with their pods)' : ' (data kept; dev down --wipe deletes it)';
+  ctx.renderer.print(`stopped everything of runtime ${name}${data}.`);
   return EXIT_OK;
 };

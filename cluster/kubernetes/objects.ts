@@ -76,7 +76,10 @@ function ownContainer(c: Container, d: Deployment, input: ObjectsInput): Contain
   }
   const env = (c.env ?? []).map((e) => (overrides.has(e.name) ? { name: e.name, value: overrides.get(e.name) ?? '' } : e));
   for (const [k, v] of overrides) if (!env.some((e) => e.name === k)) env.push({ name: k, value: v });
-  return { ...c, image: tagOf(tags, name), imagePullPolicy: 'IfNotPresent', env };
+  // The API server drops an empty value and an empty list; applying them anyway rewrites the object every time.
+  const stored = env.map((e) => (e.value === '' ? { name: e.name } : e));
+  const { env: _written, ...rest } = c;
+  return { ...rest, image: tagOf(tags, name), imagePullPolicy: 'IfNotPresent', ...(stored.length ? { env: stored } : {}) };
 }
 
 /**

@@ -41,8 +41,27 @@ export async function resolveTarget(kube: Kube, spec: ForwardSpec): Promise<Targ
   return undefined;
 }
 
+/** The pods the Service's Endpoints list as ready. */
+async function readyPods(kube: Kube, spec: ForwardSpec): Promise<Set<string>> {
+  const ep = await kube.core.readNamespacedEndpoints({ name: spec.service, namespace: spec.namespace });
+  return new Set((ep.subsets ?? []).flatMap((s) => s.addresses ?? []).flatMap((a) => (a.targetRef?.name ? [a.targetRef.name] : [])));
+}
+
+/** How often open connections are checked against the Service's ready pods. */
+const PRUNE_MS = 1000;
+
 export async function openForward(kube: Kube, spec: ForwardSpec, onError: (message: string) => void = () => undefined): Promise<Forward> {
   const pf = new PortForward(kube.kc, true);
+  const open = new Map<net.Socket, string>();
+  // A connection to a pod that left the Service (deleted, restarting, not ready) is closed, so a client's
+  // keep-alive connection does not hang on it: its next connection reaches a ready pod.
+  const pruner = setInterval(() => {
+    if (open.size === 0) return;
+    void readyPods(kube, spec).then((ready) => {
+      for (const [socket, pod] of open) if (!ready.has(pod)) socket.destroy();
+    }, () => undefined);
+  }, PRUNE_MS);
+  pruner.unref();
   const server = net.createServer((socket) => {
     socket.on('error', () => socket.destroy());
     void (async () => {
@@ -58,11 +77,14 @@ export async function openForward(kube: Kube, spec: ForwardSpec, onError: (messa
       }
       try {
         const ws = await pf.portForward(spec.namespace, target.pod, [target.port], socket, null, socket);
-        const close = () => {
-          const w = typeof ws === 'function' ? ws() : ws;
+        const w = typeof ws === 'function' ? ws() : ws;
+        open.set(socket, target.pod);
+        socket.on('close', () => {
+          open.delete(socket);
           w?.close();
-        };
-        socket.on('close', close);
+        });
+        w?.on('close', () => socket.destroy());
+        w?.on('error', () => socket.destroy());
       } catch (err) {
         onError(`forward to ${target.pod}:${target.port} failed: ${(err as Error).message}`);
         socket.destroy();
@@ -75,5 +97,12 @@ export async function openForward(kube: Kube, spec: ForwardSpec, onError: (messa
   });
   const address = server.address();
   const localPort = typeof address === 'object' && address ? address.port : spec.localPort;
-  return { spec: { ...spec, localPort }, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    spec: { ...spec, localPort },
+    close: () => {
+      clearInterval(pruner);
+      for (const socket of open.keys()) socket.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
 }

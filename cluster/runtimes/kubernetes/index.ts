@@ -141,7 +141,7 @@ export class KubernetesRuntime implements Runtime {
     if (failed.length) {
       const first = failed[0]?.reason;
       throw new StepError({
-        summary: `${failed.length} service(s) did not become ready: ${failed.map((f) => f.name).join(', ')}`,
+        summary: `${failed.length} service${failed.length === 1 ? '' : 's'} did not become ready (${failed.map((f) => f.name).join(', ')}): ${first instanceof Error ? first.message : String(first)}`,
         hint: first instanceof StepError ? first.diagnosis.hint : `see \`dev logs ${failed[0]?.name}\``,
         ...(first instanceof StepError && first.diagnosis.logs ? { logs: first.diagnosis.logs } : {}),
       });
