@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { StepError } from '../../cluster/events.ts';
+import { loadKubeConfig } from '../../cluster/kubernetes/client.ts';
 import { loadManifests } from '../../cluster/manifests/load.ts';
 import { EXIT_OK, type RunOf } from '../args.ts';
 import { openRuntime, pickTarget, writeState } from '../context.ts';
@@ -9,6 +11,15 @@ export const up: RunOf<'up'> = async (ctx, options) => {
   const target = pickTarget(ctx, options);
   const name = target.name;
   const manifests = await loadManifests(path.join(ctx.projectDir, 'manifests', 'local'));
+  // A kubeconfig or context that does not exist is refused before it is remembered.
+  if (name === 'kubernetes') {
+    try {
+      loadKubeConfig(target.cluster ?? {});
+    } catch (err) {
+      if (!(err instanceof StepError)) throw err;
+      throw new Error(`${err.diagnosis.summary}${err.diagnosis.hint ? `; ${err.diagnosis.hint}` : ''}`);
+    }
+  }
   const runtime = await openRuntime(ctx, target, { standIns: options['stand-ins'] });
   // Remember the runtime (and cluster) first, so `dev status` and `dev down` follow it even if this up fails half-way.
   writeState(ctx.devDir, { runtime: name, ...(target.cluster ? { cluster: target.cluster } : {}) });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { SystemStatus } from '../../cluster/runtime.ts';
@@ -96,4 +96,18 @@ test('dev up --runtime kind (not built) fails saying what to use, and later comm
   const status = await dev(['status', '--json'], { DEV_DIR: dir });
   t.is(status.code, 0);
   t.is((JSON.parse(status.stdout) as { runtime: string }).runtime, 'local');
+});
+
+test('dev up --runtime kubernetes with an unknown context names the contexts there are, and nothing is remembered', async (t) => {
+  const dir = await tempDevDir(t);
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, ['apiVersion: v1', 'kind: Config', 'clusters: [{name: c1, cluster: {server: "https://127.0.0.1:1"}}]', 'users: [{name: u1, user: {}}]', 'contexts: [{name: ctx-one, context: {cluster: c1, user: u1}}]', 'current-context: ctx-one', ''].join('\n'));
+  const up = await dev(['up', '--runtime', 'kubernetes', '--context', 'nope', '--kubeconfig', kubeconfig], { DEV_DIR: dir });
+  t.is(up.code, 1);
+  t.regex(up.stderr, /has no context nope; pick one of: ctx-one/);
+  t.is(pickRuntime({ devDir: dir }, undefined), 'local', 'the unusable cluster is not remembered');
+  // A context whose API does not answer is a failed step that says what to run.
+  const silent = await dev(['up', '--runtime', 'kubernetes', '--context', 'ctx-one', '--kubeconfig', kubeconfig], { DEV_DIR: dir });
+  t.is(silent.code, 1);
+  t.regex(silent.stdout + silent.stderr, /the cluster of context ctx-one \(https:\/\/127\.0\.0\.1:1\) does not answer/);
 });

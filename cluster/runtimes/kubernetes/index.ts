@@ -54,12 +54,20 @@ export class KubernetesRuntime implements Runtime {
     this.stateFile = path.join(this.devDir, 'state', 'kubernetes.json');
   }
 
-  /** The cluster asked for, else the one the last `up` used, else the kubeconfig's current context. */
-  private async client(): Promise<Kube> {
+  /**
+   * The cluster asked for, else the one the last `up` used, else the kubeconfig's current context. Outside a
+   * step (status, logs, restart) a failure is a plain error carrying the hint, since no step shows it.
+   */
+  private async client(inStep = false): Promise<Kube> {
     if (this.kube) return this.kube;
     const remembered = readState(this.stateFile);
     const target = this.options.cluster ?? (remembered ? { kubeconfig: remembered.kubeconfig, context: remembered.context } : {});
-    this.kube = await connect(target);
+    try {
+      this.kube = await connect(target);
+    } catch (err) {
+      if (inStep || !(err instanceof StepError)) throw err;
+      throw new Error(`${err.diagnosis.summary}${err.diagnosis.hint ? `; ${err.diagnosis.hint}` : ''}`);
+    }
     return this.kube;
   }
 
@@ -92,7 +100,7 @@ export class KubernetesRuntime implements Runtime {
   async up(options: UpOptions): Promise<SystemStatus> {
     const { emit, manifests } = options;
     const deadline = Date.now() + (options.timeoutMs ?? 300_000);
-    const kube = await step(emit, 'cluster/connect', 'cluster', 'connect to the cluster', () => this.client(), (k) => `context ${k.context} (${k.server})`);
+    const kube = await step(emit, 'cluster/connect', 'cluster', 'connect to the cluster', () => this.client(true), (k) => `context ${k.context} (${k.server})`);
     const ports = await this.ports(emit);
     const loader = await nodeImageLoader(kube);
 
@@ -201,7 +209,7 @@ export class KubernetesRuntime implements Runtime {
   async down(options: DownOptions): Promise<void> {
     const { emit } = options;
     await step(emit, 'cluster/forward', 'cluster', 'stop the forwarder', () => this.stopForwarder());
-    const kube = await this.client();
+    const kube = await step(emit, 'cluster/connect', 'cluster', 'connect to the cluster', () => this.client(true), (k) => `context ${k.context} (${k.server})`);
     await step(emit, 'cluster/remove', 'cluster', `remove what carries ${this.checkout} in context ${kube.context}`, () => removeCheckout(kube, NAMESPACE, this.checkout), (r) =>
       `removed ${r.deployments} service${r.deployments === 1 ? '' : 's'}, ${r.apps} Scope app${r.apps === 1 ? '' : 's'} and ${r.others} other object${r.others === 1 ? '' : 's'}`);
     if (options.wipe) await rm(this.stateFile, { force: true });
