@@ -209,13 +209,15 @@ const readsBoth = `            - { name: LOG_LEVEL, valueFrom: { configMapKeyRef
             - { name: PASSWORD, valueFrom: { secretKeyRef: { name: credentials, key: password } } }
 `;
 
-test('manifests/local: app-mapper runs as its ServiceAccount, bound to a Role over deployments, services and pods', async (t) => {
+test('manifests/local: app-mapper runs as its ServiceAccount, bound to a Role over deployments, services, pods and reading pod logs', async (t) => {
   const m = await loadManifests(path.resolve(import.meta.dirname, '../../manifests/local'));
   t.is(m.deployments.find((d) => d.metadata.name === 'app-mapper')!.spec.template.spec.serviceAccountName, 'app-mapper');
   t.deepEqual(m.serviceAccounts.map((s) => s.metadata.name), ['app-mapper']);
   const role = m.roles.find((r) => r.metadata.name === 'app-mapper')!;
-  t.deepEqual(role.rules!.flatMap((r) => r.resources ?? []).sort(), ['deployments', 'pods', 'services']);
-  for (const rule of role.rules!) t.deepEqual(rule.verbs, ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']);
+  const verbsOf = Object.fromEntries(role.rules!.flatMap((r) => (r.resources ?? []).map((res) => [res, r.verbs])));
+  const all = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+  // pods/log is read only: the backend's logTail of a failed app.
+  t.deepEqual(verbsOf, { deployments: all, services: all, pods: all, 'pods/log': ['get'] });
   const binding = m.roleBindings.find((b) => b.metadata.name === 'app-mapper')!;
   t.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'app-mapper' });
   t.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'app-mapper' }]);

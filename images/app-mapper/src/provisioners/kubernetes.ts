@@ -48,7 +48,7 @@ function ownNamespace(env: NodeJS.ProcessEnv): string {
 export function kubernetesProvisionerFromEnv(s: KubernetesProvisionerSettings): AppLifecycle<KubernetesApp> {
   const env = s.env ?? process.env;
   if (!env.SCOPE_APP_IMAGE) {
-    throw new Error('PROVISIONER=kubernetes needs SCOPE_APP_IMAGE, the scope image to run per organisation (the Kubernetes runtimes set it: dev up --runtime kind)');
+    throw new Error('PROVISIONER=kubernetes needs SCOPE_APP_IMAGE, the scope image to run per organisation (the kubernetes runtime sets it: dev up --runtime kubernetes)');
   }
   let kubeConfig = s.kubeConfig;
   if (!kubeConfig) {
