@@ -1,0 +1,81 @@
+/**
+ * The kubernetes runtime on a real cluster (the test cluster by default): cold `dev up` to all ready, warm
+ * `dev up` with nothing changed (goal ≤ 5 s, no image loaded, no object changed), one service's source
+ * changed → its new pod ready (goal ≤ 10 s), and `dev down`. Wall clock of the real binary, medians of the
+ * warm runs, the load average it ran under.
+ *
+ *   KUBECONFIG=/var/lib/saas-test-cluster/kubeconfig npx tsx bench/kubernetes-up.ts [--context saas-test] [--runs 3]
+ *
+ * It runs in a temporary DEV_DIR, so it is its own checkout on the cluster; the source change it makes to
+ * images/ui-server/src/main.ts (one comment line) is undone before it ends.
+ */
+import { spawn } from 'node:child_process';
+import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = path.join(root, 'cli/bin/dev.js');
+const { values } = parseArgs({ options: { context: { type: 'string', default: 'saas-test' }, runs: { type: 'string', default: '3' } } });
+const runs = Number(values.runs);
+
+function dev(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; ms: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, ms: performance.now() - t0 }));
+  });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const must = (r: { code: number | null; out: string }, what: string) => {
+  if (r.code !== 0) {
+    process.stderr.write(`${what} failed:\n${r.out}\n`);
+    throw new Error(`${what} failed`);
+  }
+};
+const loaded = (out: string) => Number(/loaded (\d+) image/.exec(out)?.[1] ?? 0);
+const changedObjects = (out: string) => (/apply .*: unchanged \(/.test(out) ? 0 : Number(/apply .*: (\d+) changed/.exec(out)?.[1] ?? NaN));
+
+const devDir = await mkdtemp(path.join(os.tmpdir(), 'dev-bench-k8s-'));
+const env = { ...process.env, DEV_DIR: devDir, CI: 'true' };
+const source = path.join(root, 'images/ui-server/src/main.ts');
+const original = await readFile(source, 'utf8');
+process.stdout.write(`load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+try {
+  const cold = await dev(['up', '--runtime', 'kubernetes', '--context', values.context ?? 'saas-test'], env);
+  must(cold, 'cold dev up');
+  process.stdout.write(`cold dev up: ${sec(cold.ms)} (${loaded(cold.out)} images loaded)\n`);
+
+  const warm: number[] = [];
+  for (let i = 1; i <= runs; i++) {
+    const r = await dev(['up'], env);
+    must(r, 'warm dev up');
+    warm.push(r.ms);
+    process.stdout.write(`warm dev up ${i}: ${sec(r.ms)}, ${loaded(r.out)} images loaded, ${changedObjects(r.out)} objects changed\n`);
+  }
+  const w = median(warm);
+  process.stdout.write(`warm dev up median ${sec(w)}: goal ≤ 5 s ${w <= 5000 ? 'met' : 'NOT met'}\n`);
+
+  await writeFile(source, `${original}// bench: one changed line (${Date.now()})\n`);
+  const changed = await dev(['up'], env);
+  must(changed, 'dev up after a source change');
+  process.stdout.write(`one service changed (ui-server) → its new pod ready: ${sec(changed.ms)} (${loaded(changed.out)} image loaded, ${changedObjects(changed.out)} object changed): goal ≤ 10 s ${changed.ms <= 10_000 ? 'met' : 'NOT met'}\n`);
+} finally {
+  await writeFile(source, original);
+  const down = await dev(['down', '--wipe'], env);
+  process.stdout.write(`dev down: ${sec(down.ms)}${down.code === 0 ? '' : ' (FAILED)'}\n`);
+  await rm(devDir, { recursive: true, force: true });
+  process.stdout.write(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+}
