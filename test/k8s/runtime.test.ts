@@ -88,7 +88,7 @@ test.serial('the account flow works through the forwards, and again after the us
   const endpoints = await runtime.endpoints();
   t.truthy(endpoints);
   const first = await runSmoke({ endpoints: endpoints!, emit: () => undefined, mapTimeoutMs: 180_000 });
-  t.true(first.ok, JSON.stringify(first.failure, null, 2));
+  t.true(first.ok, `first run: ${JSON.stringify(first.failure, null, 2)}`);
   const appsOfOrgs = (await runtime.status()).apps;
   t.true(appsOfOrgs.length >= 1, 'the org app is found by label');
 
@@ -100,8 +100,15 @@ test.serial('the account flow works through the forwards, and again after the us
     const fresh = now.items.filter((p) => !pods.items.some((old) => old.metadata?.uid === p.metadata?.uid));
     return fresh.some((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? true : undefined;
   }, 120_000);
+  // The restart is over for a client once the frontend reaches the new pod (kube-proxy has followed the
+  // Endpoints): until then a new connection to the Service can still be sent to the old pod's address.
+  await waitFor('the frontend reaches users again', async () => {
+    const res = await fetch(`${endpoints!.frontend}/api/users/me`, { signal: AbortSignal.timeout(3000) });
+    await res.body?.cancel();
+    return res.status !== 502 && res.status !== 504 ? true : undefined;
+  }, 60_000);
   const second = await runSmoke({ endpoints: endpoints!, emit: () => undefined, mapTimeoutMs: 180_000 });
-  t.true(second.ok, JSON.stringify(second.failure, null, 2));
+  t.true(second.ok, `after the pod delete: ${JSON.stringify(second.failure, null, 2)}`);
   t.deepEqual(await runtime.endpoints(), endpoints, 'the local ports stay the same');
 });
 
