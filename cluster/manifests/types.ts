@@ -57,6 +57,7 @@ export interface Container {
   ports?: ContainerPort[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;
+  startupProbe?: Probe;
 }
 
 export interface Deployment {

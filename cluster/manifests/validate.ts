@@ -145,7 +145,7 @@ function crossCheck(deployments: Deployment[], services: Service[], sources: Rec
           portNames.add(p.name);
         }
       });
-      for (const probeName of ['readinessProbe', 'livenessProbe'] as const) {
+      for (const probeName of ['readinessProbe', 'livenessProbe', 'startupProbe'] as const) {
         const probe = c[probeName];
         if (!probe) continue;
         const handlers = [probe.httpGet ? 'httpGet' : '', probe.tcpSocket ? 'tcpSocket' : ''].filter(Boolean);
