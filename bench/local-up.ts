@@ -23,9 +23,9 @@ import { freePort } from '@saas/kit/testing';
 import type { EngineEvent } from '../cluster/events.ts';
 import { loadManifests } from '../cluster/manifests/load.ts';
 import { preloadProbe, runSmoke } from '../cluster/smoke/flow.ts';
-import { cmdline, markedProcesses } from '../cluster/runtimes/local/procfs.ts';
+import { cmdline, markedProcesses } from '../cluster/host/procfs.ts';
 import { createRuntime } from '../cluster/runtimes/index.ts';
-import { readJson } from '../cluster/runtimes/local/fsutil.ts';
+import { readJson } from '../cluster/host/fsutil.ts';
 import type { LocalState } from '../cluster/runtimes/local/types.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });

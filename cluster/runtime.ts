@@ -23,9 +23,9 @@ export interface RuntimeOptions {
   /** Where state, logs and data live (default `<projectDir>/.dev`). Tests point this at a temporary folder. */
   devDir?: string;
   /**
-   * The loopback port the frontend should get. Unset: the one remembered from the last run, else
-   * DEV_FRONTEND_PORT, else 4046 when free (another free port, with a notice, otherwise). Set: that port, or a
-   * clear failure naming who holds it.
+   * The loopback port the frontend should get (the ports policy of cluster/plan/ports.ts). Set, or
+   * DEV_FRONTEND_PORT: that port, or a clear failure naming who holds it. Unset: the one remembered from the
+   * last run, else 4046 when free (another free port, with a notice, otherwise).
    */
   frontendPort?: number;
   /** Which Kubernetes cluster the kubernetes runtime acts on (kind makes its own). */

@@ -195,15 +195,15 @@ async function pruneOld(docker: Docker, name: string, keepTag: string): Promise<
   }
 }
 
-async function buildOne(
-  docker: Docker,
-  root: string,
-  spec: ImageSpec,
-  base: BaseImage,
-  force: boolean,
-  progress: (message: string) => void,
-  noCache = false,
-): Promise<BuiltImage> {
+interface BuildJob {
+  root: string;
+  spec: ImageSpec;
+  base: BaseImage;
+  force: boolean;
+  noCache: boolean;
+}
+
+async function buildOne(docker: Docker, { root, spec, base, force, noCache }: BuildJob, progress: (message: string) => void): Promise<BuiltImage> {
   const t0 = Date.now();
   const dockerfile = abs(root, spec.dockerfile);
   if (!existsSync(dockerfile)) {
@@ -327,7 +327,7 @@ export async function buildImages(options: BuildImagesOptions): Promise<Map<stri
         `build/${spec.name}`,
         'build',
         `build image ${spec.name}`,
-        (progress) => buildOne(docker, root, spec, base, options.force ?? false, progress, options.noCache ?? false),
+        (progress) => buildOne(docker, { root, spec, base, force: options.force ?? false, noCache: options.noCache ?? false }, progress),
         (r) => (r.built ? `built ${r.tag} (${mb(r.sizeBytes)}) in ${(r.durationMs / 1000).toFixed(1)} s` : `unchanged ${r.tag}`),
       ),
     ),

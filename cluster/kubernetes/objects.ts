@@ -9,7 +9,7 @@ import { LABELS } from '@saas/kit/contracts';
 import { resolveEnv } from '../manifests/env.ts';
 import { findServiceRefs } from '../manifests/refs.ts';
 import type { Container, Deployment, Manifests } from '../manifests/types.ts';
-import { imageRepository, ownImagePrefix, standIns, type StandIn } from '../runtimes/local/plan.ts';
+import { imageRepository, ownImagePrefix, standIns, type StandIn } from '../plan/stand-ins.ts';
 
 /** Where a stand-in keeps its data in its pod. */
 export const STAND_IN_DATA = '/data';

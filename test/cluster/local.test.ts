@@ -17,7 +17,7 @@ import type { Manifests } from '../../cluster/manifests/types.ts';
 import type { SystemStatus } from '../../cluster/runtime.ts';
 import { createRuntime } from '../../cluster/runtimes/index.ts';
 import { LocalRuntime } from '../../cluster/runtimes/local/index.ts';
-import { isAlive, markedProcesses } from '../../cluster/runtimes/local/procfs.ts';
+import { isAlive, markedProcesses } from '../../cluster/host/procfs.ts';
 import type { LocalState } from '../../cluster/runtimes/local/types.ts';
 
 const checkout = path.resolve(import.meta.dirname, '../..');

@@ -5,10 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadManifests } from '../../cluster/manifests/load.ts';
 import { findServiceRefs } from '../../cluster/manifests/refs.ts';
-import { acquireLock, LockedError } from '../../cluster/runtimes/local/lock.ts';
+import { acquireLock, LockedError } from '../../cluster/host/lock.ts';
 import { devPaths } from '../../cluster/runtimes/local/paths.ts';
-import { imageRepository, planDeployment, portRequests, rewriteValue, runnerFor, standIns } from '../../cluster/runtimes/local/plan.ts';
-import { allocatePorts, PortTakenError } from '../../cluster/runtimes/local/ports.ts';
+import { planDeployment } from '../../cluster/runtimes/local/plan.ts';
+import { rewriteValue } from '../../cluster/plan/addressing.ts';
+import { portRequests } from '../../cluster/plan/ports.ts';
+import { imageRepository, runnerFor, standIns } from '../../cluster/plan/stand-ins.ts';
+import { allocatePorts, PortTakenError } from '../../cluster/host/ports.ts';
 
 const manifests = await loadManifests(path.resolve(import.meta.dirname, '../../manifests/local'));
 const paths = devPaths('/work/project', '/work/project/.dev');
@@ -104,7 +107,7 @@ test('ports are remembered across runs; a taken preferred port moves with a noti
     const got = first.ports.get('frontend/8080')!;
     t.not(got, taken);
     t.is(first.notices.length, 1);
-    t.is(first.notices[0]!.message, `port ${taken} for Service frontend is taken by pid ${process.pid} (${(await import('../../cluster/runtimes/local/procfs.ts')).cmdline(process.pid)}); using ${got} instead (set DEV_FRONTEND_PORT=<port> to choose another)`);
+    t.is(first.notices[0]!.message, `port ${taken} for Service frontend is taken by pid ${process.pid} (${(await import('../../cluster/host/procfs.ts')).cmdline(process.pid)}); using ${got} instead (set DEV_FRONTEND_PORT=<port> to choose another)`);
     const again = await allocatePorts(file, [{ key: 'frontend/8080', preferred: taken, label: 'Service frontend' }, { key: 'users/8080', label: 'users' }], new Set());
     t.deepEqual([...again.ports], [...first.ports], 'stable across runs');
     t.deepEqual(again.notices, []);

@@ -3,8 +3,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, waitFor } from '@saas/kit/testing';
-import { isAlive } from '../../cluster/runtimes/local/procfs.ts';
-import { defaultSupervisorOptions, probeOnce, Supervisor } from '../../cluster/runtimes/local/supervisor.ts';
+import { isAlive } from '../../cluster/host/procfs.ts';
+import { defaultSupervisorOptions, Supervisor } from '../../cluster/runtimes/local/supervisor.ts';
+import { probeOnce } from '../../cluster/plan/prober.ts';
 import type { ProcessSpec, ServiceRecord } from '../../cluster/runtimes/local/types.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'supervisor-'));

@@ -3,7 +3,8 @@ import test from 'ava';
 import { PROJECT_ROOT } from '../../cluster/images/paths.ts';
 import { loadManifests } from '../../cluster/manifests/load.ts';
 import type { Manifests } from '../../cluster/manifests/types.ts';
-import { planAll, rewriteForNetwork, type ContainerPlan } from '../../cluster/runtimes/docker/plan.ts';
+import { planAll, type ContainerPlan } from '../../cluster/runtimes/docker/plan.ts';
+import { rewriteForNetwork } from '../../cluster/plan/addressing.ts';
 
 let manifests: Manifests;
 let plans: Map<string, ContainerPlan>;

@@ -14,7 +14,7 @@ import { loadManifests } from '../../cluster/manifests/load.ts';
 import type { Deployment, Manifests } from '../../cluster/manifests/types.ts';
 import { KubernetesRuntime } from '../../cluster/runtimes/kubernetes/index.ts';
 import { readState } from '../../cluster/runtimes/kubernetes/state.ts';
-import { isAlive } from '../../cluster/runtimes/local/procfs.ts';
+import { isAlive } from '../../cluster/host/procfs.ts';
 import { runSmoke } from '../../cluster/smoke/flow.ts';
 import { KUBECONFIG_PATH } from '../../infra/test-cluster/layout.ts';
 import { cluster, waitFor } from './helpers.ts';

@@ -29,21 +29,21 @@ import { buildImages, REFERENCES_LABEL, type BuiltImage } from '../../images/bui
 import { connectDocker, dockerSocketGroup, dockerSocketPath, isNotFound, requireDocker, type Docker } from '../../images/docker.ts';
 import { projectHash } from '../../images/paths.ts';
 import { imageSpec, type ImageSpec } from '../../images/specs.ts';
-import { configHash, DATA_MOUNT, DOCKER_SOCKET_IN_CONTAINER, LABELS, planAll, type ContainerPlan, type PlanContext, type PublishedUrl, type ReadinessCheck } from './plan.ts';
-import { execTcpProbe, freeLoopbackPort, portIsFree, probe, type ProbeResult } from './probe.ts';
+import { LABELS } from '@saas/kit/contracts';
+import { allocatePorts, PortTakenError } from '../../host/ports.ts';
+import { endpointsOf } from '../../plan/endpoints.ts';
+import { portRequests } from '../../plan/ports.ts';
+import { probeOnce, type ProbeResult } from '../../plan/prober.ts';
+import { describeCheck as describe } from '../../plan/readiness.ts';
+import { runners } from '../../plan/service.ts';
+import { configHash, DATA_MOUNT, DOCKER_SOCKET_IN_CONTAINER, dockerBinding, planAll, type ContainerPlan, type PlanContext, type PublishedUrl, type ReadinessCheck } from './plan.ts';
+import { execTcpProbe } from './probe.ts';
 
-export { planAll, planDeployment, rewriteForNetwork, LABELS } from './plan.ts';
+export { planAll, LABELS };
 
-const DEFAULT_FRONTEND_PORT = 4046;
 const SCOPE_IMAGE = 'scope';
 /** A container that crashed this many times while we wait for it is reported instead of waited on. */
 const CRASHES_BEFORE_FAILING = 3;
-
-interface State {
-  prefix: string;
-  network: string;
-  frontendPort: number;
-}
 
 type ContainerInfo = Awaited<ReturnType<ReturnType<Docker['getContainer']>['inspect']>>;
 
@@ -62,6 +62,7 @@ export class DockerRuntime implements Runtime {
   /** Prefix of container and volume names; also the network's name. */
   readonly prefix: string;
   private readonly stateFile: string;
+  private readonly portsFile: string;
   private docker: Docker | undefined;
   private readonly injected: Docker | undefined;
 
@@ -80,6 +81,7 @@ export class DockerRuntime implements Runtime {
     this.projectId = projectHash(`${this.projectDir}\0${this.devDir}`);
     this.prefix = `scope-saas-${this.projectId.slice(0, 6)}`;
     this.stateFile = path.join(this.devDir, 'state', 'docker.json');
+    this.portsFile = path.join(this.devDir, 'state', 'ports.json');
   }
 
   get network(): string {
@@ -95,32 +97,21 @@ export class DockerRuntime implements Runtime {
     return { label: [`${LABELS.project}=${this.projectId}`, ...extra] };
   }
 
-  private async readState(): Promise<State | undefined> {
-    try {
-      return JSON.parse(await readFile(this.stateFile, 'utf8')) as State;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** The frontend's host port: asked for, else last run's, else DEV_FRONTEND_PORT, else 4046, else any free one. */
-  private async frontendPort(docker: Docker, emit: EventSink): Promise<number> {
-    const ours = await this.publishedPorts(docker, `${this.prefix}-frontend`);
-    const usable = async (port: number) => ours.includes(port) || (await portIsFree(port));
-    if (this.options.frontendPort !== undefined) {
-      if (await usable(this.options.frontendPort)) return this.options.frontendPort;
-      throw new StepError({
-        summary: `127.0.0.1:${this.options.frontendPort} is taken, so the frontend cannot be published there`,
-        hint: 'stop whatever listens there (`ss -ltnp`), or pick another port',
-      });
-    }
-    const previous = (await this.readState())?.frontendPort;
-    if (previous && (await usable(previous))) return previous;
-    const fromEnv = process.env.DEV_FRONTEND_PORT;
-    if (fromEnv && /^\d+$/.test(fromEnv) && (await usable(Number(fromEnv)))) return Number(fromEnv);
-    if (await usable(DEFAULT_FRONTEND_PORT)) return DEFAULT_FRONTEND_PORT;
-    const port = await freeLoopbackPort();
-    emit({ type: 'notice', level: 'warn', message: `127.0.0.1:${DEFAULT_FRONTEND_PORT} is taken: the frontend is published on ${port} instead (set DEV_FRONTEND_PORT to choose)`, at: Date.now() });
+  /** The frontend's host port, by the ports policy every backend shares (cluster/plan/ports.ts). */
+  private async frontendPort(docker: Docker, manifests: UpOptions['manifests'], emit: EventSink): Promise<number> {
+    const ours = new Set(await this.publishedPorts(docker, `${this.prefix}-frontend`));
+    const requests = portRequests(manifests, { ...(this.options.frontendPort !== undefined ? { frontendPort: this.options.frontendPort } : {}), needed: 'frontend' });
+    const { ports, notices } = await step(emit, 'check/ports', 'check', 'choose the frontend port', async () => {
+      try {
+        return await allocatePorts(this.portsFile, requests, ours);
+      } catch (err) {
+        if (!(err instanceof PortTakenError)) throw err;
+        throw new StepError({ summary: err.message, hint: err.howToChange ? `${err.howToChange}, or stop whatever holds port ${err.port}` : `stop whatever holds port ${err.port}` });
+      }
+    }, (r) => `${[...r.ports.values()].join(', ')}`);
+    for (const n of notices) emit({ type: 'notice', level: 'warn', message: n.message, at: Date.now() });
+    const port = ports.get(requests[0]?.key ?? '');
+    if (port === undefined) throw new StepError({ summary: 'the manifests have no frontend Service to publish', hint: 'add a Service named frontend' });
     return port;
   }
 
@@ -143,38 +134,36 @@ export class DockerRuntime implements Runtime {
     const { emit, manifests } = options;
     const docker = await this.client();
     const deadline = Date.now() + (options.timeoutMs ?? 180_000);
-    const ctx: PlanContext = { prefix: this.prefix, network: this.network, frontendPort: await this.frontendPort(docker, emit) };
-    let plans: ContainerPlan[];
+    const frontendPort = await this.frontendPort(docker, manifests, emit);
+    let needed: Set<string>;
     try {
-      plans = planAll(manifests, ctx);
+      needed = new Set([...runners(manifests, { runtime: 'docker' }).values()].flatMap((r) => ('runs' in r ? [r.runs] : [])));
     } catch (err) {
       throw new StepError({ summary: (err as Error).message, hint: 'use an image of ours (scope-saas/<name>) or one with a stand-in' });
     }
-
-    const needed = new Set(plans.map((p) => p.runs));
-    if (plans.some((p) => p.provisioner)) needed.add(SCOPE_IMAGE);
+    const provisions = manifests.deployments.some((d) => d.spec.template.spec.containers[0]?.env?.some((e) => e.name === 'PROVISIONER'));
+    if (provisions) needed.add(SCOPE_IMAGE);
     const images = await buildImages({ emit, docker, root: this.projectDir, images: [...needed].map((n) => this.specs[n] ?? imageSpec(n, this.projectDir)) });
+    const scope = images.get(SCOPE_IMAGE);
+    const ctx: PlanContext = {
+      prefix: this.prefix,
+      network: this.network,
+      frontendPort,
+      ...(scope ? { provisionerEnv: dockerBinding({ network: this.network, prefix: this.prefix, projectId: this.projectId, scopeAppImage: scope.tag }) } : {}),
+    };
+    const plans = planAll(manifests, ctx);
 
     await step(emit, 'cluster/network', 'cluster', `docker network ${this.network}`, () => this.ensureNetwork(docker), (r) => r);
     await mkdir(path.dirname(this.stateFile), { recursive: true });
-    await writeFile(this.stateFile, JSON.stringify({ prefix: this.prefix, network: this.network, frontendPort: ctx.frontendPort } satisfies State));
+    await writeFile(this.stateFile, JSON.stringify({ prefix: this.prefix, network: this.network, frontendPort }));
 
-    const results = await Promise.allSettled(
-      plans.map((plan) =>
-        step(
-          emit,
-          `service/${plan.deployment}`,
-          'service',
-          `start ${plan.deployment}${plan.standsInFor ? ` (${plan.runs} for ${plan.standsInFor})` : ''}`,
-          async (progress) => {
-            const changed = await this.ensureContainer(docker, plan, images, progress);
-            const url = await this.waitReady(docker, plan, deadline, progress);
-            return { changed, url };
-          },
-          (r) => `${r.changed ? 'ready' : 'unchanged, ready'}${r.url ? ` on ${r.url}` : ''}`,
-        ),
-      ),
-    );
+    const startAndWait = async (plan: ContainerPlan, progress: (m: string) => void) => {
+      const changed = await this.ensureContainer(docker, plan, images, progress);
+      return { changed, url: await this.waitReady(docker, plan, deadline, progress) };
+    };
+    const title = (plan: ContainerPlan) => `start ${plan.deployment}${plan.standsInFor ? ` (${plan.runs} for ${plan.standsInFor})` : ''}`;
+    const said = (r: { changed: boolean; url: string | undefined }) => `${r.changed ? 'ready' : 'unchanged, ready'}${r.url ? ` on ${r.url}` : ''}`;
+    const results = await Promise.allSettled(plans.map((plan) => step(emit, `service/${plan.deployment}`, 'service', title(plan), (progress) => startAndWait(plan, progress), said)));
     const failed = plans.filter((_, i) => results[i]?.status === 'rejected').map((p) => p.deployment);
     if (failed.length) {
       const first = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
@@ -225,19 +214,7 @@ export class DockerRuntime implements Runtime {
   private async ensureContainer(docker: Docker, plan: ContainerPlan, images: Map<string, BuiltImage>, progress: (m: string) => void): Promise<boolean> {
     const image = images.get(plan.runs);
     if (!image) throw new StepError({ summary: `no image was built for ${plan.runs}` });
-    const extraEnv: Record<string, string> = {};
-    if (plan.provisioner) {
-      const scope = images.get(SCOPE_IMAGE);
-      if (!scope) throw new StepError({ summary: 'no scope image was built for the per-organisation apps' });
-      Object.assign(extraEnv, {
-        DOCKER_NETWORK: this.network,
-        SCOPE_APP_IMAGE: scope.tag,
-        DOCKER_NAME_PREFIX: `${this.prefix}-`,
-        DOCKER_LABELS: JSON.stringify({ [LABELS.project]: this.projectId }),
-        DOCKER_APP_REACH: 'network',
-      });
-    }
-    const hash = configHash(plan, image.id, extraEnv);
+    const hash = configHash(plan, image.id);
     const existing = await this.inspect(docker, plan.name);
     if (existing) {
       const labels = existing.Config.Labels ?? {};
@@ -252,7 +229,6 @@ export class DockerRuntime implements Runtime {
       await this.removeContainer(docker, existing.Id, 10);
     }
     if (plan.dataVolume) await this.ensureVolume(docker, plan.dataVolume);
-    const env = { ...plan.env, ...extraEnv };
     const exposed: Record<string, object> = {};
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
     for (const [port, hostPort] of Object.entries(plan.publish)) {
@@ -264,7 +240,7 @@ export class DockerRuntime implements Runtime {
     const container = await docker.createContainer({
       name: plan.name,
       Image: image.tag,
-      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`),
       Labels: {
         [LABELS.project]: this.projectId,
         [LABELS.role]: 'service',
@@ -272,7 +248,7 @@ export class DockerRuntime implements Runtime {
         [LABELS.image]: plan.runs,
         [LABELS.config]: hash,
         [LABELS.urls]: JSON.stringify(plan.urls),
-        ...(extraEnv.SCOPE_APP_IMAGE ? { [REFERENCES_LABEL]: extraEnv.SCOPE_APP_IMAGE } : {}),
+        ...(plan.env.SCOPE_APP_IMAGE ? { [REFERENCES_LABEL]: plan.env.SCOPE_APP_IMAGE } : {}),
         ...(plan.readiness ? { [LABELS.readiness]: JSON.stringify(plan.readiness) } : {}),
       },
       ExposedPorts: exposed,
@@ -393,7 +369,6 @@ export class DockerRuntime implements Runtime {
     const containers = await docker.listContainers({ all: true, filters: this.projectFilter() });
     const services: ServiceStatus[] = [];
     const apps: ScopeAppStatus[] = [];
-    const byImage = new Map<string, ServiceStatus>();
     await Promise.all(
       containers.map(async (c) => {
         const info = await this.inspect(docker, c.Id);
@@ -428,13 +403,11 @@ export class DockerRuntime implements Runtime {
           ...(message ? { message } : {}),
         };
         services.push(s);
-        const image = labels[LABELS.image];
-        if (image) byImage.set(image, s);
       }),
     );
     services.sort((a, b) => a.name.localeCompare(b.name));
     apps.sort((a, b) => a.org.localeCompare(b.org));
-    return { runtime: 'docker', up: services.length > 0, services, apps, endpoints: endpointsOf(services, byImage) };
+    return { runtime: 'docker', up: services.length > 0, services, apps, endpoints: endpointsOf(services) };
   }
 
   async endpoints(): Promise<Endpoints | null> {
@@ -502,7 +475,8 @@ async function check(docker: Docker, info: ContainerInfo, readiness: ReadinessCh
   }
   const hostPort = hostPortOf(info, readiness.containerPort);
   if (hostPort === undefined) return { ok: false, detail: `port ${readiness.containerPort} is not published` };
-  return probe(readiness, hostPort);
+  const { containerPort: _, ...check } = readiness;
+  return probeOnce({ ...check, port: hostPort, timeoutMs: Math.max(1000, readiness.timeoutMs) });
 }
 
 function parseJson<T>(raw: string | undefined): T | undefined {
@@ -526,19 +500,6 @@ function urlsOf(info: ContainerInfo, published: PublishedUrl[]): Record<string, 
     if (hostPort !== undefined) urls[u.name] = `${u.scheme}://127.0.0.1:${hostPort}`;
   }
   return urls;
-}
-
-function endpointsOf(services: ServiceStatus[], byImage: Map<string, ServiceStatus>): Endpoints | null {
-  const http = (s: ServiceStatus | undefined) => (s ? (s.urls?.http ?? Object.values(s.urls ?? {}).find((u) => u.startsWith('http://'))) : undefined);
-  const frontend = http(services.find((s) => s.name === 'frontend') ?? byImage.get('frontend'));
-  const users = http(services.find((s) => s.name === 'users') ?? byImage.get('users'));
-  const mail = http(byImage.get('mailcatcher'));
-  if (!frontend || !users || !mail) return null;
-  return { frontend, users, mail };
-}
-
-function describe(check: ReadinessCheck): string {
-  return check.type === 'http' ? `GET ${check.path ?? '/'} on port ${check.containerPort}` : `TCP port ${check.containerPort}`;
 }
 
 /** Docker's multiplexed log frames (8-byte header each) to plain text; a TTY's raw output passes through. */

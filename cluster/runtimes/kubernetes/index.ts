@@ -25,9 +25,9 @@ import { restartService } from '../../kubernetes/restart.ts';
 import { clusterStatus } from '../../kubernetes/status.ts';
 import { waitDeployment } from '../../kubernetes/wait.ts';
 import type { DownOptions, Endpoints, LogOptions, Runtime, RuntimeOptions, SystemStatus, UpOptions } from '../../runtime.ts';
-import { freeLoopbackPort, portIsFree } from '../docker/probe.ts';
-import { imageRepository } from '../local/plan.ts';
-import { isAlive, readStat } from '../local/procfs.ts';
+import { canListen, freeLoopbackPort } from '../../host/ports.ts';
+import { isAlive, readStat } from '../../host/procfs.ts';
+import { imageRepository } from '../../plan/stand-ins.ts';
 import { readState, writeState, type KubernetesState } from './state.ts';
 
 const NAMESPACE = 'default';
@@ -74,7 +74,7 @@ export class KubernetesRuntime implements Runtime {
   private async ports(emit: EventSink): Promise<KubernetesState['ports']> {
     const previous = readState(this.stateFile)?.ports;
     const forwarderUp = this.forwarderAlive();
-    const usable = async (port: number | undefined) => port !== undefined && ((forwarderUp && Object.values(previous ?? {}).includes(port)) || (await portIsFree(port)));
+    const usable = async (port: number | undefined) => port !== undefined && ((forwarderUp && Object.values(previous ?? {}).includes(port)) || (await canListen(port)));
     let frontend: number;
     if (this.options.frontendPort !== undefined) {
       if (!(await usable(this.options.frontendPort))) {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleService } from '../../images/bundle.ts';
 import { imageSpec } from '../../images/specs.ts';
-import { readJson, writeJsonAtomic } from './fsutil.ts';
+import { readJson, writeJsonAtomic } from '../../host/fsutil.ts';
 
 import { execMode, type ExecMode } from './paths.ts';
 

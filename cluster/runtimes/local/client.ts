@@ -4,10 +4,10 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readJson } from './fsutil.ts';
+import { readJson } from '../../host/fsutil.ts';
 import { tailLines } from './logfile.ts';
 import { markerVariable, type DevPaths } from './paths.ts';
-import { isAlive, readStat } from './procfs.ts';
+import { isAlive, readStat } from '../../host/procfs.ts';
 import type { ApplyMessage, DaemonInfo } from './types.ts';
 
 export const daemonEntry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'daemon.ts');

@@ -17,10 +17,10 @@ import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { killRecordedApps } from '@saas/app-mapper/reaper';
-import { readJson, writeJsonAtomic } from './fsutil.ts';
+import { readJson, writeJsonAtomic } from '../../host/fsutil.ts';
 import { rotateIfLarge } from './logfile.ts';
 import { devPaths } from './paths.ts';
-import { isOurs, markedProcesses, readStat, terminate } from './procfs.ts';
+import { isOurs, markedProcesses, readStat, terminate } from '../../host/procfs.ts';
 import { defaultSupervisorOptions, Supervisor } from './supervisor.ts';
 import type { ApplyMessage, DaemonInfo, LocalState, ProcessSpec, ServiceRecord } from './types.ts';
 

@@ -12,21 +12,16 @@ import { step, StepError, type Diagnosis, type EventSink, type StepKind } from '
 import type { DownOptions, Endpoints, LogOptions, Runtime, RuntimeOptions, ScopeAppStatus, ServiceStatus, SystemStatus, UpOptions } from '../../runtime.ts';
 import { buildEntry, buildImage, execMode, type Built } from './build.ts';
 import { applyStream, daemonEntry, DaemonError, findDaemon, request, startDaemon, type DaemonCommand } from './client.ts';
-import { readJson, writeJsonAtomic } from './fsutil.ts';
-import { acquireLock, LockedError } from './lock.ts';
+import { readJson, writeJsonAtomic } from '../../host/fsutil.ts';
+import { acquireLock, LockedError } from '../../host/lock.ts';
 import { readLog, tailLines } from './logfile.ts';
 import { devPaths, type DevPaths } from './paths.ts';
-import { planDeployment, portRequests, scopeApp } from './plan.ts';
-import { allocatePorts, PortTakenError } from './ports.ts';
-import { isAlive, isOurs, markedProcesses, terminate, waitGone } from './procfs.ts';
+import { planDeployment, scopeApp } from './plan.ts';
+import { portRequests } from '../../plan/ports.ts';
+import { endpointsOf } from '../../plan/endpoints.ts';
+import { allocatePorts, PortTakenError } from '../../host/ports.ts';
+import { isAlive, isOurs, markedProcesses, terminate, waitGone } from '../../host/procfs.ts';
 import type { ApplyMessage, DaemonInfo, LocalState, ProcessSpec, ServiceRecord } from './types.ts';
-
-/** Which Services the endpoints are, and which of their ports. */
-export const endpointServices: Record<keyof Endpoints, { service: string; port: string }> = {
-  frontend: { service: 'frontend', port: 'http' },
-  users: { service: 'users', port: 'http' },
-  mail: { service: 'mailcatcher', port: 'http' },
-};
 
 /** A service that crashed this many times during one `up` is reported as failed instead of waited for. */
 const crashLoopRestarts = 3;
@@ -372,7 +367,7 @@ export class LocalRuntime implements Runtime {
       pid: a.pid,
     }));
     const up = list.some((s) => s.pid !== undefined);
-    return { runtime: 'local', up, services: list, apps, endpoints: up || live ? endpointsOf(services) : null };
+    return { runtime: 'local', up, services: list, apps, endpoints: up || live ? endpointsOf(Object.values(services)) : null };
   }
 
   async endpoints(): Promise<Endpoints | null> {
@@ -402,16 +397,6 @@ export class LocalRuntime implements Runtime {
       throw err;
     }
   }
-}
-
-export function endpointsOf(services: Record<string, ServiceRecord>): Endpoints | null {
-  const out: Partial<Endpoints> = {};
-  for (const [key, { service, port }] of Object.entries(endpointServices) as [keyof Endpoints, { service: string; port: string }][]) {
-    const url = services[service]?.urls[port];
-    if (!url) return null;
-    out[key] = url;
-  }
-  return out as Endpoints;
 }
 
 export function createRuntime(options: RuntimeOptions): Runtime {

@@ -7,11 +7,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
-import { isAlive, killGroup, portHolder, readStat, signalTree, waitGone } from './procfs.ts';
-import type { ProbeSpec, ProcessSpec, ServiceRecord } from './types.ts';
+import { isAlive, killGroup, portHolder, readStat, signalTree, waitGone } from '../../host/procfs.ts';
+import { probeOnce, type ProbeResult } from '../../plan/prober.ts';
+import type { ProcessSpec, ServiceRecord } from './types.ts';
 
 export interface SupervisorOptions {
   /** First restart delay after a quick crash; doubles with each further crash. */
@@ -34,38 +33,6 @@ export const defaultSupervisorOptions: SupervisorOptions = {
   startupProbeMs: 100,
   baseEnv: process.env,
 };
-
-export interface ProbeResult {
-  ok: boolean;
-  detail: string;
-}
-
-export function probeOnce(p: ProbeSpec): Promise<ProbeResult> {
-  return new Promise((resolve) => {
-    if (p.type === 'tcp') {
-      const socket = net.connect({ host: '127.0.0.1', port: p.port });
-      const done = (r: ProbeResult) => {
-        socket.destroy();
-        resolve(r);
-      };
-      socket.setTimeout(p.timeoutMs, () => done({ ok: false, detail: `tcp ${p.port}: timed out after ${p.timeoutMs} ms` }));
-      socket.once('connect', () => done({ ok: true, detail: `tcp ${p.port}: open` }));
-      socket.once('error', (err: NodeJS.ErrnoException) => done({ ok: false, detail: `tcp ${p.port}: ${err.code ?? err.message}` }));
-      return;
-    }
-    const target = p.path ?? '/';
-    const req = http.get({ host: '127.0.0.1', port: p.port, path: target, agent: false, timeout: p.timeoutMs, headers: { 'user-agent': 'dev-local-probe' } }, (res) => {
-      res.resume();
-      const status = res.statusCode ?? 0;
-      resolve({ ok: status >= 200 && status < 400, detail: `GET ${target} → ${status}` });
-    });
-    req.once('timeout', () => {
-      req.destroy();
-      resolve({ ok: false, detail: `GET ${target}: timed out after ${p.timeoutMs} ms` });
-    });
-    req.once('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, detail: `GET ${target}: ${err.code ?? err.message}` }));
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -194,7 +161,8 @@ export class Supervisor extends EventEmitter<{ change: [ServiceRecord] }> {
   private async probeLoop(gen: number): Promise<void> {
     const readiness = this.spec.readiness;
     const liveness = this.spec.liveness;
-    if (!readiness && !liveness) return;
+    if (!readiness && !liveness && !this.spec.startup) return;
+    if (!(await this.started(gen))) return;
     if (readiness?.initialDelayMs) await sleep(readiness.initialDelayMs);
     let failures = 0;
     let liveFailures = 0;
@@ -241,6 +209,29 @@ export class Supervisor extends EventEmitter<{ change: [ServiceRecord] }> {
       const period = this.record.ready ? Math.min(readiness?.periodMs ?? Infinity, liveness?.periodMs ?? Infinity) : this.opts.startupProbeMs;
       await sleep(period);
     }
+  }
+
+  /** Probes the startup probe until it passes (true), or kills the process after failureThreshold failures. */
+  private async started(gen: number): Promise<boolean> {
+    const startup = this.spec.startup;
+    if (!startup) return true;
+    if (startup.initialDelayMs) await sleep(startup.initialDelayMs);
+    for (let failures = 0; gen === this.generation && this.child; ) {
+      const r = await probeOnce(startup);
+      if (gen !== this.generation || !this.child) return false;
+      if (r.ok) return true;
+      if (++failures >= startup.failureThreshold) {
+        this.note('warn', `startup probe failed ${failures} times (${r.detail}): restarting`);
+        if (this.record.pid !== undefined) signalTree(this.record.pid, 'SIGKILL');
+        return false;
+      }
+      if (this.record.probe !== r.detail) {
+        this.record.probe = r.detail;
+        this.changed();
+      }
+      await sleep(startup.periodMs);
+    }
+    return false;
   }
 
   /**

@@ -1,16 +1,8 @@
 /** What the `dev` side (LocalRuntime) hands the supervisor daemon, and what the daemon reports back. */
+import type { ProbeTarget } from '../../plan/prober.ts';
 
-export interface ProbeSpec {
-  type: 'http' | 'tcp';
-  /** The loopback port to probe. */
-  port: number;
-  /** For http: the path, e.g. /readyz. */
-  path?: string;
-  initialDelayMs: number;
-  periodMs: number;
-  timeoutMs: number;
-  failureThreshold: number;
-}
+/** A probe of the readiness spec (cluster/plan/readiness.ts) on the process's loopback port. */
+export type ProbeSpec = ProbeTarget;
 
 export interface PortBinding {
   /** The container port's name in the manifest, if it has one. */
@@ -39,6 +31,8 @@ export interface ProcessSpec {
   urls: Record<string, string>;
   readiness?: ProbeSpec;
   liveness?: ProbeSpec;
+  /** Until it passes, neither readiness nor liveness is probed. */
+  startup?: ProbeSpec;
   /** Changes whenever anything that affects the running process changes (manifest, env, build output). */
   hash: string;
 }

@@ -106,3 +106,6 @@ export async function allocatePorts(file: string, requests: readonly PortRequest
   writeJsonAtomic(file, { ports: { ...saved, ...Object.fromEntries(result) } } satisfies PortsFile);
   return { ports: result, notices };
 }
+
+/** A port the OS hands out on 127.0.0.1 right now, other than those in avoid. */
+export const freeLoopbackPort = (avoid: ReadonlySet<number> = new Set()): Promise<number> => osPort(avoid);

@@ -3,7 +3,7 @@
  * listens on a port, and which processes carry our marker. Linux only, as the local runtime is.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { markerVariable } from './paths.ts';
+import { LOCAL_MARKER_ENV as markerVariable } from '@saas/kit/contracts';
 
 interface Stat {
   state: string;
