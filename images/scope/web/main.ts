@@ -594,7 +594,7 @@ function renderTable(nodes: NodeSummary[]): void {
       tr.addEventListener('click', () => select(n.id));
       return tr;
     });
-  $('table-body').replaceChildren(...rows);
+  replaceIfChanged($('table-body'), rows);
 }
 
 function link(label: string, onClick: () => void): HTMLAnchorElement {
@@ -644,7 +644,19 @@ function renderDetails(): void {
   for (const o of outbound) conn.append(el('li', {}, '→ ', link(o.label, () => select(o.id)), el('span', { className: 'tag', textContent: o.labelMinor })));
   if (!inbound.length && !outbound.length) conn.append(el('li', { className: 'minor', textContent: 'No connections' }));
   sections.push(el('section', {}, el('h3', { textContent: `Connections (${inbound.length} in, ${outbound.length} out)` }), conn));
-  panel.replaceChildren(...sections);
+  replaceIfChanged(panel, sections);
+}
+
+/**
+ * Puts the new children in place only when they differ from what is shown: a live update redraws every few
+ * seconds, and replacing an unchanged panel or table between a press and a release loses the user's click.
+ */
+function replaceIfChanged(target: HTMLElement, children: readonly HTMLElement[]): void {
+  const fresh = document.createElement('div');
+  fresh.append(...children);
+  if (target.dataset.rendered === fresh.innerHTML) return;
+  target.dataset.rendered = fresh.innerHTML;
+  target.replaceChildren(...fresh.childNodes);
 }
 
 /**
