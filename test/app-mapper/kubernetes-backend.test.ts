@@ -30,9 +30,9 @@ const provisioner = async (extra: Record<string, string> = {}) =>
     env: { SCOPE_APP_IMAGE: image, POD_NAMESPACE: ns.name, APP_LABELS: JSON.stringify(checkout), ...extra },
   });
 
-async function ours(): Promise<string[]> {
+async function ours(org: string): Promise<string[]> {
   const { apps, core } = await cluster();
-  const selector = `${LABELS.role}=${APP_ROLE}`;
+  const selector = `${LABELS.role}=${APP_ROLE},${LABELS.org}=${org}`;
   const ds = await apps.listNamespacedDeployment({ namespace: ns.name, labelSelector: selector });
   const ss = await core.listNamespacedService({ namespace: ns.name, labelSelector: selector });
   return [...ds.items.map((o) => `deployment/${o.metadata?.name ?? ''}`), ...ss.items.map((o) => `service/${o.metadata?.name ?? ''}`)];
@@ -59,12 +59,13 @@ test.serial('an org app is a labelled Deployment + Service, ready on its availab
 
   // The app answers on its Service (the host reaches ClusterIPs through kube-proxy).
   const svc = await core.readNamespacedService({ name: appName(org), namespace: ns.name });
-  // (kube-proxy programs the new endpoint a moment after the pod turns Ready.)
+  // (kube-proxy programs the new endpoint a moment after the pod turns Ready; until then a ClusterIP just
+  // given back by a deleted Service can still lead to that Service's pods.)
   const status = await waitFor('the app answers on its Service', async () => {
     const res = await fetch(`http://${svc.spec?.clusterIP}:8080/readyz`, { signal: AbortSignal.timeout(2000) });
     await res.body?.cancel();
-    return res.status;
-  }, 20_000);
+    return res.status === 200 ? res.status : undefined;
+  }, 30_000);
   t.is(status, 200);
 
   // A new app-mapper (a restart) adopts it instead of starting another.
@@ -77,7 +78,7 @@ test.serial('an org app is a labelled Deployment + Service, ready on its availab
 
   // Idle reaping removes the Deployment and the Service.
   t.deepEqual(await second.stopIdle(0, Date.now() + 1), [org]);
-  t.deepEqual(await ours(), []);
+  t.deepEqual(await ours(org), []);
   await first.stopAll();
 });
 
@@ -92,8 +93,8 @@ test.serial('an image the node lacks fails the start with its reason and leaves 
   }, 90_000);
   t.regex(crashed.reason ?? '', /ErrImagePull|ImagePullBackOff|ErrImageNeverPull/);
   // The failed start's objects are removed right after it is marked crashed.
-  await waitFor('the failed app removed', async () => ((await ours()).length === 0 ? true : undefined), 30_000);
-  t.deepEqual(await ours(), []);
+  await waitFor('the failed app removed', async () => ((await ours(org)).length === 0 ? true : undefined), 60_000);
+  t.deepEqual(await ours(org), []);
   await p.stopAll();
 });
 
