@@ -136,7 +136,7 @@ for (const [label, startDatabase] of databases) {
         // tampering: a changed signature, a changed id under the old signature, an unsigned id, garbage
         const signature = value.slice(value.lastIndexOf('.') + 1);
         const flipped = signature.startsWith('A') ? `B${signature.slice(1)}` : `A${signature.slice(1)}`;
-        for (const bad of [`${sessionId}.${flipped}`, `x${sessionId.slice(1)}.${signature}`, sessionId, 'garbage', '']) {
+        for (const bad of [`${sessionId}.${flipped}`, `${sessionId.startsWith('x') ? 'y' : 'x'}${sessionId.slice(1)}.${signature}`, sessionId, 'garbage', '']) {
           const res = await request<ErrorBody>(`${base}/api/users/lookup`, {
             headers: { cookie: `_weave_scope_session=${encodeURIComponent(bad)}` },
           });
