@@ -9,6 +9,8 @@ import { LABELS } from '@saas/kit/contracts';
 import { resolveEnv } from '../manifests/env.ts';
 import { findServiceRefs } from '../manifests/refs.ts';
 import type { Container, Deployment, Manifests } from '../manifests/types.ts';
+import { servicesByNamespace } from '../plan/addressing.ts';
+import { browserFacing } from '../plan/env.ts';
 import { imageRepository, ownImagePrefix, standIns, type StandIn } from '../plan/stand-ins.ts';
 
 /** Where a stand-in keeps its data in its pod. */
@@ -27,22 +29,10 @@ export interface ObjectsInput {
   frontendUrl: string;
 }
 
-const browserFacing = new Set(['FRONTEND_URL']);
-
 function tagOf(tags: ReadonlyMap<string, string>, name: string): string {
   const tag = tags.get(name);
   if (!tag) throw new Error(`no built image for images/${name}`);
   return tag;
-}
-
-function serviceNames(m: Manifests): Map<string, Set<string>> {
-  const map = new Map<string, Set<string>>();
-  for (const s of m.services) {
-    const ns = s.metadata.namespace ?? 'default';
-    if (!map.has(ns)) map.set(ns, new Set());
-    map.get(ns)?.add(s.metadata.name);
-  }
-  return map;
 }
 
 function standInContainer(c: Container, s: StandIn, tags: ReadonlyMap<string, string>): Container {
@@ -64,10 +54,10 @@ function standInContainer(c: Container, s: StandIn, tags: ReadonlyMap<string, st
 function ownContainer(c: Container, d: Deployment, input: ObjectsInput): Container {
   const { manifests: m, tags } = input;
   const name = imageRepository(c.image).slice(ownImagePrefix.length);
-  const names = serviceNames(m);
+  const names = servicesByNamespace(m.services);
   const overrides = new Map<string, string>();
   for (const e of resolveEnv(c, m, d.metadata.namespace)) {
-    if (browserFacing.has(e.name) && findServiceRefs(e.value, names).length) overrides.set(e.name, input.frontendUrl);
+    if (browserFacing.includes(e.name) && findServiceRefs(e.value, names).length) overrides.set(e.name, input.frontendUrl);
     if (e.name === 'PROVISIONER') {
       overrides.set('PROVISIONER', 'kubernetes');
       overrides.set('SCOPE_APP_IMAGE', tagOf(tags, 'scope'));
