@@ -1,0 +1,6 @@
+/** What a `--runtime kind` backend needs from kind. */
+export { kind, KindFailed, INSTALL_HINT } from './cli.ts';
+export { kindConfig, renderConfig, KIND_VERSION, NODE_IMAGE, type KindClusterConfig, type FrontendPorts, type PortMapping } from './config.ts';
+export { kindConfigProblems } from './config-schema.ts';
+export { clusterName, clusterNameProblem, getClusters, createCluster, deleteCluster, kubeconfig, devDir, type Created } from './clusters.ts';
+export { loadImages, nodeImageReferences, fullReference, isContainerdStoreFailure, type LoadReport, type LoadedBy } from './load.ts';
