@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { StepError } from '../../cluster/events.ts';
+import { INSTALL_HINT } from '../../cluster/kind/cli.ts';
 import { loadKubeConfig } from '../../cluster/kubernetes/client.ts';
+import { which } from 'zx';
 import { loadManifests } from '../../cluster/manifests/load.ts';
 import { EXIT_OK, type RunOf } from '../args.ts';
 import { openRuntime, pickTarget, writeState } from '../context.ts';
@@ -19,6 +21,9 @@ export const up: RunOf<'up'> = async (ctx, options) => {
       if (!(err instanceof StepError)) throw err;
       throw new Error(`${err.diagnosis.summary}${err.diagnosis.hint ? `; ${err.diagnosis.hint}` : ''}`);
     }
+  }
+  if (name === 'kind' && !(await which('kind', { nothrow: true }))) {
+    throw new Error(`kind is not on PATH: ${INSTALL_HINT}; or run the embedded default, \`dev up\` (--runtime local)`);
   }
   const runtime = await openRuntime(ctx, target, { standIns: options['stand-ins'] });
   // Remember the runtime (and cluster) first, so `dev status` and `dev down` follow it even if this up fails half-way.

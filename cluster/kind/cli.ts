@@ -1,7 +1,8 @@
 import { $, ProcessOutput, which } from 'zx';
+import { KIND_VERSION } from './config.ts';
 
 export const INSTALL_HINT =
-  'install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation, e.g. `go install sigs.k8s.io/kind@v0.27.0`) and put it on PATH';
+  `install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation, e.g. \`go install sigs.k8s.io/kind@${KIND_VERSION}\`) and put it on PATH`;
 
 /** A `kind` command that exited non-zero; `stderr` is kind's own text (load.ts matches kind issue 3795 on it). */
 export class KindFailed extends Error {

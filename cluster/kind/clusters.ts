@@ -22,14 +22,9 @@ function requireValidName(name: string): void {
   if (problem) throw new StepError({ summary: problem, hint: 'use clusterName(checkout) for the name' });
 }
 
-/** `dev-<8 hex of the checkout's absolute path>`: one cluster per checkout, stable across runs. */
+/** `dev-<8 hex of the checkout's .dev folder>`: one cluster per checkout, stable across runs. */
 export function clusterName(checkout: string): string {
   return `dev-${createHash('sha256').update(resolve(checkout)).digest('hex').slice(0, 8)}`;
-}
-
-/** The folder of a checkout where the harness keeps generated files. */
-export function devDir(checkout: string): string {
-  return join(resolve(checkout), '.dev');
 }
 
 export async function getClusters(options: { signal?: AbortSignal } = {}): Promise<string[]> {
@@ -47,14 +42,14 @@ export interface Created {
  * Creates the cluster, or reuses one of that name. A create that fails or is aborted half-way deletes what it
  * made, so no half-made cluster is left for the next `up` to reuse.
  */
-export async function createCluster(name: string, config: KindClusterConfig, options: { checkout: string; signal?: AbortSignal }): Promise<Created> {
+export async function createCluster(name: string, config: KindClusterConfig, options: { dir: string; signal?: AbortSignal }): Promise<Created> {
   requireValidName(name);
   const problems = kindConfigProblems(config);
   if (problems.length) throw new StepError({ summary: `the generated kind config is invalid: ${problems.join('; ')}`, hint: 'this is a bug in dev; report it with the config shown' });
   if ((await getClusters(options)).includes(name)) return { name, created: false };
-  const dir = devDir(options.checkout);
+  const dir = options.dir;
   await mkdir(dir, { recursive: true });
-  const file = join(dir, `kind-${name}.yaml`);
+  const file = configFile(dir, name);
   await writeFile(file, renderConfig(config));
   try {
     await kind(['create', 'cluster', '--name', name, '--config', file], options);
@@ -71,13 +66,17 @@ export async function deleteCluster(name: string, options: { signal?: AbortSigna
   await kind(['delete', 'cluster', '--name', name], options);
 }
 
-/** Writes the cluster's kubeconfig to <checkout>/.dev/kind-<name>.kubeconfig (mode 0600) and returns its path. */
-export async function kubeconfig(name: string, options: { checkout: string; signal?: AbortSignal }): Promise<string> {
+/** The kind config a cluster was created with, kept beside its kubeconfig. */
+export const configFile = (dir: string, name: string): string => join(dir, `kind-${name}.yaml`);
+export const kubeconfigFile = (dir: string, name: string): string => join(dir, `kind-${name}.kubeconfig`);
+
+/** Writes the cluster's kubeconfig to <dir>/kind-<name>.kubeconfig (mode 0600) and returns its path. */
+export async function kubeconfig(name: string, options: { dir: string; signal?: AbortSignal }): Promise<string> {
   requireValidName(name);
   const { stdout } = await kind(['get', 'kubeconfig', '--name', name], options);
-  const dir = devDir(options.checkout);
+  const dir = options.dir;
   await mkdir(dir, { recursive: true });
-  const file = join(dir, `kind-${name}.kubeconfig`);
+  const file = kubeconfigFile(dir, name);
   await writeFile(file, stdout, { mode: 0o600 });
   await chmod(file, 0o600);
   return file;

@@ -8,6 +8,8 @@ import type { ClusterTarget } from '../runtime.ts';
 
 export interface Kube {
   kc: KubeConfig;
+  /** The file kc was read from. */
+  kubeconfig: string;
   context: string;
   server: string;
   core: CoreV1Api;
@@ -50,7 +52,7 @@ export async function connect(target: ClusterTarget): Promise<Kube> {
       hint: 'start the cluster (for the test cluster: npm run k8s -- up), or pick another with --context',
     });
   }
-  return { kc, context, server, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), objects: KubernetesObjectApi.makeApiClient(kc) };
+  return { kc, kubeconfig: kubeconfigPath(target), context, server, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), objects: KubernetesObjectApi.makeApiClient(kc) };
 }
 
 export function apiStatus(err: unknown): number | undefined {

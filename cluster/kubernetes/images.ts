@@ -13,6 +13,8 @@ export interface ImageLoader {
   /** Which of refs the node already holds. */
   present(refs: readonly string[]): Promise<Set<string>>;
   load(refs: readonly string[]): Promise<void>;
+  /** Which of refs, absent from the node, load() can still put there (kind: those in the local Docker). */
+  obtainable?(refs: readonly string[]): Promise<Set<string>>;
 }
 
 /** `docker.io/library/postgres:16-alpine` and `postgres:16-alpine` are one image. */

@@ -9,7 +9,7 @@ import { LABELS } from '@saas/kit/contracts';
 import { resolveEnv } from '../manifests/env.ts';
 import { findServiceRefs } from '../manifests/refs.ts';
 import type { Container, Deployment, Manifests } from '../manifests/types.ts';
-import { servicesByNamespace } from '../plan/addressing.ts';
+import { addressValue, servicesByNamespace } from '../plan/addressing.ts';
 import { browserFacing } from '../plan/env.ts';
 import { imageRepository, ownImagePrefix, standIns, type StandIn } from '../plan/stand-ins.ts';
 
@@ -27,7 +27,12 @@ export interface ObjectsInput {
   standIn: ReadonlySet<string>;
   /** The URL a browser on this machine reaches the frontend on: the login links in mails. */
   frontendUrl: string;
+  /** kind: the frontend Service is a NodePort on this port, which the node publishes on the host. */
+  frontendNodePort?: number;
 }
+
+/** The Service the browser reaches: what a kind port mapping or the forwarder exposes. */
+export const FRONTEND_SERVICE = 'frontend';
 
 function tagOf(tags: ReadonlyMap<string, string>, name: string): string {
   const tag = tags.get(name);
@@ -64,7 +69,8 @@ function ownContainer(c: Container, d: Deployment, input: ObjectsInput): Contain
       overrides.set('APP_LABELS', JSON.stringify({ [LABELS.project]: input.checkout }));
     }
   }
-  const env = (c.env ?? []).map((e) => (overrides.has(e.name) ? { name: e.name, value: overrides.get(e.name) ?? '' } : e));
+  const addressing = { kind: 'cluster-dns', namespace: input.namespace } as const;
+  const env = (c.env ?? []).map((e) => (overrides.has(e.name) ? { name: e.name, value: overrides.get(e.name) ?? '' } : e.value === undefined ? e : { ...e, value: addressValue(e.value, m, addressing) }));
   for (const [k, v] of overrides) if (!env.some((e) => e.name === k)) env.push({ name: k, value: v });
   // The API server drops an empty value and an empty list; applying them anyway rewrites the object every time.
   const stored = env.map((e) => (e.value === '' ? { name: e.name } : e));
@@ -113,6 +119,11 @@ function meta(m: { name: string; namespace?: string; labels?: Record<string, str
   return { ...m, namespace: input.namespace, labels: { ...m.labels, [LABELS.project]: input.checkout } };
 }
 
+/** The Service as a NodePort whose first port is on nodePort (the one a kind port mapping publishes). */
+function nodePortSpec<S extends { ports?: { protocol?: string }[] }>(spec: S, nodePort: number): S & { type: 'NodePort' } {
+  return { ...spec, type: 'NodePort', ports: spec.ports?.map((p, i) => (i === 0 ? { ...p, nodePort } : p)) };
+}
+
 /** Every object of the manifests, ready for a server-side apply; RBAC and config before what uses them. */
 export function kubeObjects(input: ObjectsInput): KubernetesObject[] {
   const m = input.manifests;
@@ -120,6 +131,7 @@ export function kubeObjects(input: ObjectsInput): KubernetesObject[] {
   const objects: KubernetesObject[] = plain.map((o) => {
     const copy = { ...o, metadata: meta(o.metadata, input) } as KubernetesObject & { subjects?: { kind: string; namespace?: string }[]; spec?: { ports?: { protocol?: string }[] } };
     if (copy.kind === 'Service' && copy.spec) copy.spec = { ...copy.spec, ports: withProtocol(copy.spec.ports) };
+    if (copy.kind === 'Service' && copy.spec && o.metadata.name === FRONTEND_SERVICE && input.frontendNodePort !== undefined) copy.spec = nodePortSpec(copy.spec, input.frontendNodePort);
     // A RoleBinding's ServiceAccount subjects live in the namespace we apply to.
     if (copy.kind === 'RoleBinding' && copy.subjects) copy.subjects = copy.subjects.map((s) => (s.kind === 'ServiceAccount' ? { ...s, namespace: input.namespace } : s));
     return copy;

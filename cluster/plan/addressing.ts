@@ -4,7 +4,8 @@
  *   becomes 127.0.0.1:<the port of the container port it targets>;
  * - `network-alias` (docker): a Service name is a network alias of the container itself, with no kube-proxy
  *   to map the Service port to the targetPort, so a reference keeps its host and gets the target container port;
- * - `cluster-dns` (Kubernetes): names resolve to Services, which map ports themselves: values stay as written.
+ * - `cluster-dns` (Kubernetes): names resolve to Services, which map ports themselves: values stay as written,
+ *   but for the namespace: applied to another namespace than `default`, `users.default.svc…` names that one.
  */
 import type { Container, Deployment, Manifests, Service } from '../manifests/types.ts';
 import { findServiceRefs, replaceRefs } from '../manifests/refs.ts';
@@ -15,7 +16,7 @@ export type AddressingKind = 'loopback' | 'network-alias' | 'cluster-dns';
 export type Addressing =
   | { kind: 'loopback'; /** host port by portKey(deployment, containerPort) */ ports: ReadonlyMap<string, number> }
   | { kind: 'network-alias' }
-  | { kind: 'cluster-dns' };
+  | { kind: 'cluster-dns'; /** Where the manifests' `default` namespace is applied (default: default). */ namespace?: string };
 
 /** The key of a Deployment's container port in a port allocation. */
 export const portKey = (deployment: string, containerPort: number): string => `${deployment}/${containerPort}`;
@@ -56,10 +57,11 @@ export function servicePortTarget(m: Manifests, ports: ReadonlyMap<string, numbe
 
 /** Rewrites every Service reference in value as the strategy says. */
 export function addressValue(value: string, m: Manifests, addressing: Addressing): string {
-  if (addressing.kind === 'cluster-dns') return value;
+  if (addressing.kind === 'cluster-dns' && (addressing.namespace ?? 'default') === 'default') return value;
   const refs = findServiceRefs(value, servicesByNamespace(m.services));
   return replaceRefs(value, refs, (ref) => {
     const written = value.slice(ref.start, ref.end);
+    if (addressing.kind === 'cluster-dns') return ref.namespace === 'default' ? written.replace(/^([^.:]+)\.default(?=[.:]|$)/i, `$1.${addressing.namespace}`) : written;
     const t = serviceTarget(m, ref.service, ref.port, ref.namespace);
     if (!t) return written;
     if (addressing.kind === 'network-alias') return `${written.replace(/:\d+$/, '')}:${t.containerPort}`;

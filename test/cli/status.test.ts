@@ -87,11 +87,11 @@ test('the last runtime used is remembered in .dev/state; a flag overrides it', a
   t.is(pickRuntime({ devDir }, 'docker'), 'docker');
 });
 
-test('dev up --runtime kind (not built) fails saying what to use, and later commands still follow the local runtime', async (t) => {
+test('dev up --runtime kind without kind on PATH says how to install it, and later commands still follow the local runtime', async (t) => {
   const dir = await tempDevDir(t);
-  const up = await dev(['up', '--runtime', 'kind'], { DEV_DIR: dir });
+  const up = await dev(['up', '--runtime', 'kind'], { DEV_DIR: dir, PATH: [path.dirname(process.execPath), '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(path.delimiter) });
   t.is(up.code, 1);
-  t.regex(up.stderr, /the kind runtime is not built yet .*use --runtime local/);
+  t.regex(up.stderr, /kind is not on PATH: install kind .*go install sigs\.k8s\.io\/kind@v\d+\.\d+\.\d+.*dev up/);
   t.is(pickRuntime({ devDir: dir }, undefined), 'local', 'the unusable runtime is not remembered');
   const status = await dev(['status', '--json'], { DEV_DIR: dir });
   t.is(status.code, 0);

@@ -1,6 +1,6 @@
 /**
- * The forwarder: a detached process holding the frontend, users and mail forwards of a Kubernetes runtime
- * (cluster/kubernetes/port-forward.ts), so they outlive `dev up`. It reads what to forward from the state file
+ * The forwarder: a detached process holding the users and mail forwards (and the frontend's, unless the node
+ * publishes it) of a Kubernetes runtime (cluster/kubernetes/port-forward.ts), so they outlive `dev up`. It reads what to forward from the state file
  * and exits on SIGTERM.
  *
  * Run: node --import tsx cluster/runtimes/kubernetes/forwarder-daemon.ts --state <.dev/state/kubernetes.json>
@@ -22,7 +22,7 @@ const log = (msg: string, extra: Record<string, unknown> = {}) =>
 
 const kube = await connect({ kubeconfig: state.kubeconfig, context: state.context });
 const forwards: Forward[] = [];
-for (const f of FORWARDS) {
+for (const f of FORWARDS.filter((x) => !(x.name === 'frontend' && state.frontendNodePort !== undefined))) {
   const fwd = await openForward(kube, { service: f.service, namespace: state.namespace, port: f.port, localPort: state.ports[f.name] }, (message) => log(message, { forward: f.name }));
   forwards.push(fwd);
   log('forwarding', { forward: f.name, local: `127.0.0.1:${fwd.spec.localPort}`, service: f.service });

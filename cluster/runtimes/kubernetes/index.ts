@@ -1,9 +1,9 @@
 /**
- * The kubernetes runtime: the manifests on any cluster by `--context NAME [--kubeconfig PATH]`. Images are
- * built with dockerode under content-hash tags and put on the node (the test cluster's containerd; a node
- * that already has them needs nothing), the objects applied server-side in `default` with this checkout's
- * label, every Deployment waited on with a fail-fast diagnosis, and the frontend, users and mail Services
- * forwarded to loopback ports by a background forwarder. `down` removes exactly what carries the label.
+ * The Kubernetes runtimes: the manifests on a cluster, which a ClusterProvider finds or makes (provider.ts:
+ * any cluster by `--context`, or kind's). Images are built with dockerode under content-hash tags and put on
+ * the node where it lacks them, the objects applied server-side with this checkout's label (in the context's
+ * namespace, else `default`), every Deployment waited on with a fail-fast diagnosis, and users and mail (and
+ * the frontend, unless the node publishes it) forwarded to loopback ports by a background forwarder.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
@@ -16,21 +16,21 @@ import { buildImages } from '../../images/build.ts';
 import { projectHash } from '../../images/paths.ts';
 import { imageSpec } from '../../images/specs.ts';
 import { applyObjects, ensureNamespace } from '../../kubernetes/apply.ts';
-import { connect, kubeconfigPath, type Kube } from '../../kubernetes/client.ts';
+import { connect, type Kube } from '../../kubernetes/client.ts';
 import { imagesNeeded, kubeObjects, upstreamImages } from '../../kubernetes/objects.ts';
-import { nodeImageLoader } from '../../kubernetes/images.ts';
 import { streamLogs } from '../../kubernetes/logs.ts';
-import { removeCheckout } from '../../kubernetes/remove.ts';
 import { restartService } from '../../kubernetes/restart.ts';
 import { clusterStatus } from '../../kubernetes/status.ts';
 import { waitDeployment } from '../../kubernetes/wait.ts';
-import type { DownOptions, Endpoints, LogOptions, Runtime, RuntimeOptions, SystemStatus, UpOptions } from '../../runtime.ts';
+import type { ClusterTarget, DownOptions, Endpoints, LogOptions, Runtime, RuntimeOptions, SystemStatus, UpOptions } from '../../runtime.ts';
 import { canListen, freeLoopbackPort } from '../../host/ports.ts';
 import { isAlive, readStat } from '../../host/procfs.ts';
 import { imageRepository } from '../../plan/stand-ins.ts';
+import { contextProvider } from './context-provider.ts';
+import type { ClusterProvider } from './provider.ts';
 import { readState, writeState, type KubernetesState } from './state.ts';
 
-const NAMESPACE = 'default';
+const DEFAULT_NAMESPACE = 'default';
 const DEFAULT_FRONTEND_PORT = 4046;
 const forwarderEntry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'forwarder-daemon.ts');
 
@@ -39,35 +39,51 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 }
 
 export class KubernetesRuntime implements Runtime {
-  readonly name = 'kubernetes' as const;
+  readonly name: 'kubernetes' | 'kind';
   readonly projectDir: string;
   readonly devDir: string;
   /** The value of the checkout label on everything made. */
   readonly checkout: string;
   readonly stateFile: string;
+  readonly provider: ClusterProvider;
   private kube: Kube | undefined;
+  /** The namespace objects go to: the context's, else `default` (known once connected). */
+  private ns = DEFAULT_NAMESPACE;
 
-  constructor(private readonly options: RuntimeOptions) {
+  /** A runtime over another provider (kind's), which gets the checkout's .dev folder. */
+  static on(options: RuntimeOptions, provider: (devDir: string) => ClusterProvider): KubernetesRuntime {
+    return new KubernetesRuntime(options, provider);
+  }
+
+  constructor(private readonly options: RuntimeOptions, makeProvider?: (devDir: string) => ClusterProvider) {
     this.projectDir = path.resolve(options.projectDir);
     this.devDir = path.resolve(options.devDir ?? path.join(this.projectDir, '.dev'));
     this.checkout = projectHash(`${this.projectDir}\0${this.devDir}`);
-    this.stateFile = path.join(this.devDir, 'state', 'kubernetes.json');
+    this.stateFile = path.join(this.devDir, 'state', `${makeProvider ? 'kind' : 'kubernetes'}.json`);
+    this.provider = makeProvider ? makeProvider(this.devDir) : contextProvider(options.cluster, () => this.ns, this.checkout);
+    this.name = this.provider.runtime;
+  }
+
+  get namespace(): string {
+    return this.ns;
   }
 
   /**
    * The cluster asked for, else the one the last `up` used, else the kubeconfig's current context. Outside a
    * step (status, logs, restart) a failure is a plain error carrying the hint, since no step shows it.
    */
-  private async client(inStep = false): Promise<Kube> {
+  private async client(inStep = false, target?: ClusterTarget): Promise<Kube> {
     if (this.kube) return this.kube;
     const remembered = readState(this.stateFile);
-    const target = this.options.cluster ?? (remembered ? { kubeconfig: remembered.kubeconfig, context: remembered.context } : {});
+    const where = target ?? this.provider.existing(remembered ? { kubeconfig: remembered.kubeconfig, context: remembered.context } : undefined);
     try {
-      this.kube = await connect(target);
+      if (!where) throw new StepError({ summary: `there is no ${this.name} cluster of this checkout`, hint: `run \`dev up --runtime ${this.name}\`` });
+      this.kube = await connect(where);
     } catch (err) {
       if (inStep || !(err instanceof StepError)) throw err;
       throw new Error(`${err.diagnosis.summary}${err.diagnosis.hint ? `; ${err.diagnosis.hint}` : ''}`);
     }
+    this.ns = this.kube.kc.getContextObject(this.kube.context)?.namespace || DEFAULT_NAMESPACE;
     return this.kube;
   }
 
@@ -76,7 +92,13 @@ export class KubernetesRuntime implements Runtime {
     const forwarderUp = this.forwarderAlive();
     const usable = async (port: number | undefined) => port !== undefined && ((forwarderUp && Object.values(previous ?? {}).includes(port)) || (await canListen(port)));
     let frontend: number;
-    if (this.options.frontendPort !== undefined) {
+    const bound = await this.provider.boundFrontendPort();
+    if (bound !== undefined) {
+      if (this.options.frontendPort !== undefined && this.options.frontendPort !== bound) {
+        throw new StepError({ summary: `the ${this.name} cluster publishes the frontend on 127.0.0.1:${bound}, not ${this.options.frontendPort}`, hint: `run \`dev down\` first to make it again on another port, or drop the port setting` });
+      }
+      frontend = bound;
+    } else if (this.options.frontendPort !== undefined) {
       if (!(await usable(this.options.frontendPort))) {
         throw new StepError({ summary: `127.0.0.1:${this.options.frontendPort} is taken, so the frontend cannot be forwarded there`, hint: 'stop whatever listens there (`ss -ltnp`), or pick another port' });
       }
@@ -100,15 +122,19 @@ export class KubernetesRuntime implements Runtime {
   async up(options: UpOptions): Promise<SystemStatus> {
     const { emit, manifests } = options;
     const deadline = Date.now() + (options.timeoutMs ?? 300_000);
-    const kube = await step(emit, 'cluster/connect', 'cluster', 'connect to the cluster', () => this.client(true), (k) => `context ${k.context} (${k.server})`);
     const ports = await this.ports(emit);
-    const loader = await nodeImageLoader(kube);
+    const target = await this.provider.ensure(emit, ports.frontend);
+    const kube = await step(emit, 'cluster/connect', 'cluster', 'connect to the cluster', () => this.client(true, target), (k) => `context ${k.context} (${k.server}), namespace ${this.ns}`);
+    const loader = await this.provider.images(kube);
 
-    // Upstream images run where the node has them; otherwise (or with --stand-ins) our stand-ins do.
-    const onNode = await loader.present(upstreamImages(manifests));
+    // Upstream images run where the node has them or can be given them; otherwise (or with --stand-ins) our stand-ins do.
+    const upstream = upstreamImages(manifests);
+    const onNode = await loader.present(upstream);
+    const canLoad = (await loader.obtainable?.(upstream.filter((i) => !onNode.has(i)))) ?? new Set<string>();
     const standIn = new Set<string>();
-    for (const image of upstreamImages(manifests)) {
-      if (this.options.standIns || !onNode.has(image)) {
+    const upstreamToLoad = this.options.standIns ? [] : [...canLoad];
+    for (const image of upstream) {
+      if (this.options.standIns || (!onNode.has(image) && !canLoad.has(image))) {
         standIn.add(imageRepository(image));
         if (!this.options.standIns) emit({ type: 'notice', level: 'info', message: `${image} is not on the cluster's node and cannot be pulled here: our stand-in runs instead`, at: Date.now() });
       }
@@ -118,7 +144,7 @@ export class KubernetesRuntime implements Runtime {
     const tags = new Map([...built].map(([name, image]) => [name, image.tag]));
 
     await step(emit, 'cluster/load', 'cluster', 'put the images on the node', async (progress) => {
-      const wanted = [...tags.values()];
+      const wanted = [...tags.values(), ...upstreamToLoad];
       const present = await loader.present(wanted);
       const missing = wanted.filter((t) => !present.has(t));
       if (missing.length) {
@@ -128,10 +154,11 @@ export class KubernetesRuntime implements Runtime {
       return missing.length;
     }, (n) => (n ? `loaded ${n} image${n === 1 ? '' : 's'}` : 'every image already on the node'));
 
-    const objects = kubeObjects({ manifests, namespace: NAMESPACE, checkout: this.checkout, tags, standIn, frontendUrl: `http://127.0.0.1:${ports.frontend}` });
-    await writeState(this.stateFile, { kubeconfig: kubeconfigPath(this.options.cluster ?? {}), context: kube.context, namespace: NAMESPACE, ports, ...this.forwarderRecord() });
+    const frontendNodePort = this.provider.frontendNodePort;
+    const objects = kubeObjects({ manifests, namespace: this.ns, checkout: this.checkout, tags, standIn, frontendUrl: `http://127.0.0.1:${ports.frontend}`, ...(frontendNodePort !== undefined ? { frontendNodePort } : {}) });
+    await writeState(this.stateFile, { kubeconfig: kube.kubeconfig, context: kube.context, namespace: this.ns, ports, ...(frontendNodePort !== undefined ? { frontendNodePort } : {}), ...this.forwarderRecord() });
     const applied = await step(emit, 'cluster/apply', 'cluster', `apply ${objects.length} objects (server-side)`, async () => {
-      await ensureNamespace(kube, NAMESPACE);
+      await ensureNamespace(kube, this.ns);
       return applyObjects(kube, objects);
     }, (a) => {
       const changed = a.filter((x) => x.changed).length;
@@ -141,7 +168,7 @@ export class KubernetesRuntime implements Runtime {
     const changed = new Set(applied.filter((a) => a.kind === 'Deployment' && a.changed).map((a) => a.name));
     const results = await Promise.allSettled(
       manifests.deployments.map((d) =>
-        step(emit, `service/${d.metadata.name}`, 'service', `start ${d.metadata.name}`, (progress) => waitDeployment(kube, d.metadata.name, NAMESPACE, { deadline, progress }), () =>
+        step(emit, `service/${d.metadata.name}`, 'service', `start ${d.metadata.name}`, (progress) => waitDeployment(kube, d.metadata.name, this.ns, { deadline, progress }), () =>
           changed.has(d.metadata.name) ? 'ready' : 'unchanged, ready'),
       ),
     );
@@ -154,7 +181,11 @@ export class KubernetesRuntime implements Runtime {
         ...(first instanceof StepError && first.diagnosis.logs ? { logs: first.diagnosis.logs } : {}),
       });
     }
-    await step(emit, 'cluster/forward', 'cluster', 'forward the frontend, users and mail to loopback', () => this.ensureForwarder(kube, ports), () => `frontend on http://127.0.0.1:${ports.frontend}`);
+    const forwarded = frontendNodePort === undefined ? 'the frontend, users and mail' : 'users and mail';
+    await step(emit, 'cluster/forward', 'cluster', `forward ${forwarded} to loopback`, async () => {
+      await this.ensureForwarder(kube, ports);
+      if (frontendNodePort !== undefined) await publishedFrontend(ports.frontend, frontendNodePort);
+    }, () => `frontend on http://127.0.0.1:${ports.frontend}`);
     return this.status();
   }
 
@@ -187,7 +218,8 @@ export class KubernetesRuntime implements Runtime {
     const startTime = readStat(pid)?.startTime ?? 0;
     await writeState(this.stateFile, { ...wanted, forwarder: { pid, startTime } });
     const until = Date.now() + 30_000;
-    for (const port of Object.values(ports)) {
+    const held = Object.entries(ports).filter(([name]) => !(name === 'frontend' && state.frontendNodePort !== undefined)).map(([, port]) => port);
+    for (const port of held) {
       while (!(await answers(port))) {
         if (!isAlive(pid)) throw new StepError({ summary: 'the forwarder exited', hint: `see ${path.join(logs, 'forwarder.log')}` });
         if (Date.now() > until) throw new StepError({ summary: `the forwarder does not listen on 127.0.0.1:${port}`, hint: `see ${path.join(logs, 'forwarder.log')}` });
@@ -209,15 +241,13 @@ export class KubernetesRuntime implements Runtime {
   async down(options: DownOptions): Promise<void> {
     const { emit } = options;
     await step(emit, 'cluster/forward', 'cluster', 'stop the forwarder', () => this.stopForwarder());
-    const kube = await step(emit, 'cluster/connect', 'cluster', 'connect to the cluster', () => this.client(true), (k) => `context ${k.context} (${k.server})`);
-    await step(emit, 'cluster/remove', 'cluster', `remove what carries ${this.checkout} in context ${kube.context}`, () => removeCheckout(kube, NAMESPACE, this.checkout), (r) =>
-      `removed ${r.deployments} service${r.deployments === 1 ? '' : 's'}, ${r.apps} Scope app${r.apps === 1 ? '' : 's'} and ${r.others} other object${r.others === 1 ? '' : 's'}`);
+    await this.provider.remove(emit, () => this.client(true));
     if (options.wipe) await rm(this.stateFile, { force: true });
   }
 
   async status(): Promise<SystemStatus> {
     const kube = await this.client();
-    const { services, apps } = await clusterStatus(kube, NAMESPACE, this.checkout);
+    const { services, apps } = await clusterStatus(kube, this.ns, this.checkout);
     const endpoints = await this.endpoints();
     const urls: Record<string, Record<string, string>> = endpoints ? { frontend: { http: endpoints.frontend }, users: { http: endpoints.users }, mailcatcher: { http: endpoints.mail } } : {};
     return {
@@ -230,7 +260,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   async logs(service: string, onLine: (line: string) => void, options: LogOptions = {}): Promise<void> {
-    await streamLogs(await this.client(), NAMESPACE, service, onLine, options);
+    await streamLogs(await this.client(), this.ns, service, onLine, options);
   }
 
   async endpoints(): Promise<Endpoints | null> {
@@ -241,7 +271,26 @@ export class KubernetesRuntime implements Runtime {
   }
 
   async restart(service: string): Promise<void> {
-    await restartService(await this.client(), NAMESPACE, service);
+    await restartService(await this.client(), this.ns, service);
+  }
+}
+
+/** Waits until the frontend answers /readyz through the node's port mapping (kind's extraPortMappings). */
+async function publishedFrontend(port: number, nodePort: number, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > until) {
+      throw new StepError({ summary: `the frontend does not answer on 127.0.0.1:${port}, which the node maps to its NodePort ${nodePort} (${last})`, hint: 'check `docker ps` for the node container and its port mapping, or run `dev down` and `dev up` again' });
+    }
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

@@ -1,4 +1,4 @@
-/** What the Kubernetes runtime remembers between commands, in .dev/state/kubernetes.json. */
+/** What a Kubernetes runtime remembers between commands, in .dev/state/kubernetes.json (kind.json for kind). */
 import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +10,8 @@ export interface KubernetesState {
   /** Local ports of the forwards: the frontend's stays the same from run to run. */
   ports: { frontend: number; users: number; mail: number };
   forwarder?: { pid: number; startTime: number };
+  /** Set when the node publishes the frontend's NodePort on ports.frontend (kind): the forwarder leaves it alone. */
+  frontendNodePort?: number;
 }
 
 export function readState(file: string): KubernetesState | undefined {

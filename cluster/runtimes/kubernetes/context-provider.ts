@@ -1,0 +1,28 @@
+/**
+ * `--runtime kubernetes --context NAME [--kubeconfig PATH]`: a cluster that exists already. dev makes no
+ * cluster, puts images on the node where it can (cluster/kubernetes/images.ts), forwards the frontend, and
+ * `down` removes exactly what carries the checkout's label.
+ */
+import { step } from '../../events.ts';
+import { nodeImageLoader } from '../../kubernetes/images.ts';
+import { removeCheckout } from '../../kubernetes/remove.ts';
+import type { ClusterTarget } from '../../runtime.ts';
+import type { ClusterProvider } from './provider.ts';
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+export function contextProvider(asked: ClusterTarget | undefined, ns: () => string, checkout: string): ClusterProvider {
+  return {
+    runtime: 'kubernetes',
+    ensure: async () => asked ?? {},
+    existing: (remembered) => asked ?? remembered ?? {},
+    boundFrontendPort: async () => undefined,
+    frontendNodePort: undefined,
+    images: nodeImageLoader,
+    async remove(emit, connect) {
+      const kube = await step(emit, 'cluster/connect', 'cluster', 'connect to the cluster', connect, (k) => `context ${k.context} (${k.server})`);
+      await step(emit, 'cluster/remove', 'cluster', `remove what carries ${checkout} in context ${kube.context}`, () => removeCheckout(kube, ns(), checkout), (r) =>
+        `removed ${plural(r.deployments, 'service')}, ${plural(r.apps, 'Scope app')} and ${plural(r.others, 'other object')}`);
+    },
+  };
+}
