@@ -1,8 +1,8 @@
 /**
  * A live copy of a list of Kubernetes objects, kept by uid: list (for a resourceVersion), then watch from it.
  * On 410 Gone (an ERROR event or the response) it relists; after any other end of the stream it re-watches
- * from the last resourceVersion it saw, waiting 250 ms doubling to 5 s between attempts that delivered nothing
- * (reset by a watch that did), so a failing apiserver gets no request storm. client-node 1.4's Watch has no
+ * from the last resourceVersion it saw, waiting 250 ms doubling to 5 s between failed attempts (reset by a
+ * healthy watch: one that delivered an event or stayed open 10 s), so a failing apiserver gets no request storm. client-node 1.4's Watch has no
  * client-side timeout: a stream silent for idleMs (no event, no bookmark) is aborted and re-watched.
  *
  * client-node's own ListWatch (makeInformer) is not used: it stops for good on any error other than 410,
@@ -48,6 +48,7 @@ export interface ListWatcher<T extends KubernetesObject> {
 
 const DEFAULT_IDLE_MS = 60_000;
 const DEFAULT_BACKOFF = { initialMs: 250, maxMs: 5000 };
+const HEALTHY_MS = 10_000;
 
 interface WatchStatus {
   code?: number;
@@ -120,6 +121,7 @@ class Watcher<T extends KubernetesObject> implements ListWatcher<T> {
 
   private async relist(): Promise<void> {
     const list = await this.source.list(this.source.selectors ?? {});
+    if (this.stopped) return;
     this.byUid.clear();
     for (const o of list.items) this.byUid.set(o.metadata?.uid ?? o.metadata?.name ?? '', o);
     this.resourceVersion = list.metadata?.resourceVersion ?? '';
@@ -129,11 +131,12 @@ class Watcher<T extends KubernetesObject> implements ListWatcher<T> {
   private async openWatch(): Promise<void> {
     if (this.stopped) return;
     const attempt = ++this.attempt;
+    const opened = Date.now();
     let delivered = false;
     const ended = (gone: boolean, reason: string) => {
       if (attempt !== this.attempt || this.stopped) return;
       this.abandonRequest();
-      if (delivered) this.failures = 0;
+      if (delivered || Date.now() - opened >= HEALTHY_MS) this.failures = 0;
       this.restartLater(gone, reason);
     };
     const query = {

@@ -139,3 +139,17 @@ test('a stream silent for the idle timeout is aborted and watched again', async 
   await api.watches().at(-1)?.closed; // stop() hangs up the open one
   api.close();
 });
+
+test('a watch that stayed open 10 s counts as healthy even when it delivered nothing', async (t) => {
+  const api = await apiserverStandIn((res, n) => {
+    if (n < 2) return void res.writeHead(500).end('{}');
+    streamOpen(res);
+    if (n === 2) setTimeout(() => res.end(), 10_100);
+  });
+  const restarts: Restart[] = [];
+  const w = await watchList({ kc: api.kc }, api.source, () => undefined, { onRestart: (r) => restarts.push(r) });
+  await sleep(11_200);
+  w.stop();
+  api.close();
+  t.deepEqual(restarts.map((r) => [r.delayMs, r.reason]), [[250, 'watch ended: 500 Internal Server Error'], [500, 'watch ended: 500 Internal Server Error'], [250, 'watch closed by the server']]);
+});

@@ -91,6 +91,18 @@ test('a Deployment that never gets ready ends at the deadline, naming its pods',
   t.true(took >= 4000 && took < 6000, `ended after ${took} ms`);
 });
 
+test('an aborted wait ends at once with the abort reason', async (t) => {
+  const never = { ...readyz, readinessProbe: { httpGet: { path: '/h-watch-never', port: 8080 }, periodSeconds: 1 } };
+  await kube.apps.createNamespacedDeployment({ namespace: ns.name, body: deployment('aborted', never) });
+  const ac = new AbortController();
+  const reason = new Error('h-watch: Ctrl-C');
+  setTimeout(() => ac.abort(reason), 1500);
+  const started = Date.now();
+  const err = await t.throwsAsync(waitDeployment(kube, 'aborted', ns.name, { deadline: started + 60_000, progress: () => undefined, signal: ac.signal }));
+  t.is(err, reason);
+  t.true(Date.now() - started < 2500, `ended ${Date.now() - started} ms after the start`);
+});
+
 test('a Deployment that does not exist is a clear error', async (t) => {
   const err = await t.throwsAsync(waitDeployment(kube, 'missing', ns.name, { deadline: Date.now() + 10_000, progress: () => undefined }), { instanceOf: StepError });
   t.is(err?.diagnosis.summary, `there is no Deployment missing in namespace ${ns.name}`);
