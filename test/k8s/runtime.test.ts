@@ -99,6 +99,7 @@ test.serial('the account flow works through the forwards, and again after the us
   const followed = runtime.logs('users', (line) => logLines.push(line), { follow: true, tail: 5, signal: following.signal });
   await waitFor('the first log lines', async () => (logLines.length > 0 ? true : undefined), 30_000);
   const pods = await core.listNamespacedPod({ namespace: 'default', labelSelector: `app=users,${LABELS.project}=${runtime.checkout}` });
+  const deletedAt = Date.now();
   for (const p of pods.items) await core.deleteNamespacedPod({ name: p.metadata?.name ?? '', namespace: 'default' });
   await waitFor('a new users pod ready', async () => {
     const now = await core.listNamespacedPod({ namespace: 'default', labelSelector: `app=users,${LABELS.project}=${runtime.checkout}` });
@@ -114,10 +115,11 @@ test.serial('the account flow works through the forwards, and again after the us
   }, 60_000);
   const second = await runSmoke({ endpoints: endpoints!, emit: () => undefined, mapTimeoutMs: 180_000 });
   t.true(second.ok, `after the pod delete: ${JSON.stringify(second.failure, null, 2)}`);
-  await waitFor('the new pod’s start in the followed log', async () => {
-    const stopped = logLines.findIndex((l) => l.includes('shutting down'));
-    return stopped >= 0 && logLines.slice(stopped).some((l) => /Server listening/.test(l)) ? true : undefined;
-  }, 30_000).catch((err: Error) => t.fail(`${err.message}; lines: ${logLines.slice(-15).join('\n')}`));
+  const startedAfterDelete = (l: string) => {
+    const entry = /Server listening/.test(l) ? (JSON.parse(l) as { time?: string | number }) : undefined;
+    return entry?.time !== undefined && new Date(entry.time).getTime() > deletedAt;
+  };
+  await waitFor('the new pod’s start in the followed log', async () => (logLines.some(startedAfterDelete) ? true : undefined), 30_000).catch((err: Error) => t.fail(`${err.message}; lines: ${logLines.slice(-15).join('\n')}`));
   following.abort();
   await followed;
   t.deepEqual(await runtime.endpoints(), endpoints, 'the local ports stay the same');
