@@ -25,7 +25,9 @@ export const UPSTREAM_BASE = 'node:20-slim';
 export const HOST_BASE_REPO = 'scope-saas/node-base';
 export const SERVICE_BASE_REPO = 'scope-saas/service-base';
 /** The user every image runs as; the made base's /etc/passwd and node:20-slim both have it. */
-export const IMAGE_USER = '1000:1000';
+export const IMAGE_UID = 1000;
+export const IMAGE_GID = 1000;
+export const IMAGE_USER = `${IMAGE_UID}:${IMAGE_GID}`;
 /** Copied into the service base as /app/healthcheck.mjs: the HEALTHCHECK and the docker runtime's TCP probe run it. */
 export const HEALTHCHECK_SCRIPT = new URL('./healthcheck.mjs', import.meta.url);
 

@@ -12,6 +12,7 @@ import type { Container, Deployment, Manifests } from '../manifests/types.ts';
 import { addressValue, servicesByNamespace } from '../plan/addressing.ts';
 import { browserFacing } from '../plan/env.ts';
 import { imageRepository, ownImagePrefix, standIns, type StandIn } from '../plan/stand-ins.ts';
+import { IMAGE_GID } from '../images/base.ts';
 
 /** Where a stand-in keeps its data in its pod. */
 export const STAND_IN_DATA = '/data';
@@ -29,7 +30,13 @@ export interface ObjectsInput {
   frontendUrl: string;
   /** kind: the frontend Service is a NodePort on this port, which the node publishes on the host. */
   frontendNodePort?: number;
+  /** The StorageClass the stand-ins' data is claimed from; unset (no default class), it lives in the pod. */
+  storageClass?: string;
 }
+
+/** What a stand-in claims for its data. */
+export const DATA_CLAIM_SIZE = '1Gi';
+export const dataClaimName = (deployment: string): string => `${deployment}-data`;
 
 /** The Service the browser reaches: what a kind port mapping or the forwarder exposes. */
 export const FRONTEND_SERVICE = 'frontend';
@@ -100,19 +107,35 @@ function deploymentObject(d: Deployment, input: ObjectsInput): KubernetesObject 
     return c;
   });
   const labels = { ...d.spec.template.metadata.labels, [LABELS.project]: input.checkout, [LABELS.deployment]: d.metadata.name };
-  const volumes = needsData ? [{ name: 'data', emptyDir: {} }] : [];
+  const claimed = needsData && input.storageClass !== undefined;
+  const volumes = !needsData ? [] : claimed ? [{ name: 'data', persistentVolumeClaim: { claimName: dataClaimName(d.metadata.name) } }] : [{ name: 'data', emptyDir: {} }];
   return {
     ...d,
     metadata: { ...meta(d.metadata, input) },
     spec: {
       ...d.spec,
+      // A ReadWriteOnce claim is held by one pod at a time: the old pod goes before the new one starts.
+      ...(claimed ? { strategy: { type: 'Recreate' } } : {}),
       template: {
         ...d.spec.template,
         metadata: { ...d.spec.template.metadata, labels },
-        spec: { ...spec, containers, ...(volumes.length ? { volumes } : {}) },
+        spec: { ...spec, containers, ...(volumes.length ? { volumes } : {}), ...(claimed ? { securityContext: { ...(spec as { securityContext?: object }).securityContext, fsGroup: IMAGE_GID } } : {}) },
       },
     },
   } as KubernetesObject;
+}
+
+/** The claims of the Deployments whose stand-in keeps data, when there is a StorageClass to claim from. */
+function dataClaims(input: ObjectsInput): KubernetesObject[] {
+  if (input.storageClass === undefined) return [];
+  return input.manifests.deployments
+    .filter((d) => d.spec.template.spec.containers.some((c) => standIns.some((s) => s.upstream === imageRepository(c.image)) && input.standIn.has(imageRepository(c.image))))
+    .map((d) => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: meta({ name: dataClaimName(d.metadata.name), labels: { [LABELS.deployment]: d.metadata.name } }, input),
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: input.storageClass, resources: { requests: { storage: DATA_CLAIM_SIZE } } },
+    }) as KubernetesObject);
 }
 
 function meta(m: { name: string; namespace?: string; labels?: Record<string, string> }, input: ObjectsInput) {
@@ -136,7 +159,7 @@ export function kubeObjects(input: ObjectsInput): KubernetesObject[] {
     if (copy.kind === 'RoleBinding' && copy.subjects) copy.subjects = copy.subjects.map((s) => (s.kind === 'ServiceAccount' ? { ...s, namespace: input.namespace } : s));
     return copy;
   });
-  return [...objects, ...m.deployments.map((d) => deploymentObject(d, input))];
+  return [...objects, ...dataClaims(input), ...m.deployments.map((d) => deploymentObject(d, input))];
 }
 
 /** The images/<name> folders the objects run: our services, the stand-ins asked for, and the per-org scope app. */

@@ -1,4 +1,7 @@
-/** `down`: deletes exactly what carries the checkout's label (the per-org apps too), and waits until it is gone. */
+/**
+ * `down`: deletes exactly what carries the checkout's label (the per-org apps too), and waits until it is gone.
+ * The databases' claims stay, as the local runtime keeps .dev/data, unless wipe says to delete them too.
+ */
 import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { LABELS } from '@saas/kit/contracts';
 import type { Kube } from './client.ts';
@@ -9,9 +12,12 @@ export interface Removed {
   deployments: number;
   apps: number;
   others: number;
+  /** Data claims deleted (wipe) or kept. */
+  claims: { deleted: number; kept: number };
 }
 
-export async function removeCheckout(kube: Kube, namespace: string, checkout: string, timeoutMs = 90_000): Promise<Removed> {
+export async function removeCheckout(kube: Kube, namespace: string, checkout: string, options: { wipe?: boolean; timeoutMs?: number } = {}): Promise<Removed> {
+  const timeoutMs = options.timeoutMs ?? 90_000;
   const labelSelector = `${LABELS.project}=${checkout}`;
   const q = { namespace, labelSelector };
   const deployments = (await kube.apps.listNamespacedDeployment(q)).items;
@@ -47,5 +53,7 @@ export async function removeCheckout(kube: Kube, namespace: string, checkout: st
     if (Date.now() > deadline) throw new Error(`${left} object(s) labelled ${labelSelector} in ${namespace} were still there after ${timeoutMs / 1000} s`);
     await sleep(500);
   }
-  return { deployments: deployments.length - apps, apps, others };
+  const claims = (await kube.core.listNamespacedPersistentVolumeClaim(q)).items.length;
+  if (claims && options.wipe) await kube.core.deleteCollectionNamespacedPersistentVolumeClaim(q);
+  return { deployments: deployments.length - apps, apps, others, claims: options.wipe ? { deleted: claims, kept: 0 } : { deleted: 0, kept: claims } };
 }

@@ -2,14 +2,28 @@
 import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, StorageV1Api } from '@kubernetes/client-node';
 import { pki } from './certs.ts';
-import { KUBECONFIG_PATH } from './layout.ts';
+import { KUBECONFIG_PATH, STORAGE_CLASS, STORAGE_PROVISIONER } from './layout.ts';
 
 export function adminClient(): CoreV1Api {
   const kc = new KubeConfig();
   kc.loadFromFile(KUBECONFIG_PATH);
   return kc.makeApiClient(CoreV1Api);
+}
+
+/** The default StorageClass whose claims volume-provisioner.ts serves (kind has one of this name too). */
+export async function ensureStorageClass(): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(KUBECONFIG_PATH);
+  const storage = kc.makeApiClient(StorageV1Api);
+  const body = {
+    metadata: { name: STORAGE_CLASS, annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    provisioner: STORAGE_PROVISIONER,
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'Immediate',
+  };
+  await storage.createStorageClass({ body }).catch((err: unknown) => ((err as { code?: number }).code === 409 ? undefined : Promise.reject(err)));
 }
 
 /** GET url with the admin certificate; the status code, or undefined when nothing answers. */

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { adminClient, getPlain, getWithAdminCert, nodeReady, serviceAccountExists, waitUntil, writeWorks } from './api.ts';
+import { adminClient, ensureStorageClass, getPlain, getWithAdminCert, nodeReady, serviceAccountExists, waitUntil, writeWorks } from './api.ts';
 import { ensureBuilt, type Say } from './build.ts';
 import { ensureCertificates } from './certs.ts';
 import { COMPONENTS, daemon, type Component } from './components.ts';
@@ -96,6 +96,7 @@ async function bringUp(say: Say): Promise<void> {
   const meanwhile = [
     start('dns-watch', version, net, async () => (await readFile(state.dnsHosts, 'utf8')).includes('kubernetes.default'), 60_000, say),
     start('kube-proxy', version, net, async () => (await getPlain(`http://${KUBE_PROXY_HEALTHZ}/healthz`)) === 200, 60_000, say),
+    start('volume-provisioner', version, net, async () => (await logTail('volume-provisioner', 5).catch(() => '')).includes('watching claims'), 60_000, say),
   ];
   for (const pending of meanwhile) pending.catch(() => undefined);
   await start('kubelet', version, net, async () => (await getPlain(`http://127.0.0.1:${KUBELET_HEALTHZ_PORT}/healthz`)) === 200, 60_000, say);
@@ -104,6 +105,7 @@ async function bringUp(say: Say): Promise<void> {
   say(`node ${NODE_NAME} Ready`);
   await waitUntil('the default service account', () => serviceAccountExists('default', 'default', core), 60_000).catch((err: unknown) => failWithLog('kube-controller-manager', err));
   await Promise.all(meanwhile);
+  await ensureStorageClass();
 
   const record: ClusterRecord = { version, nodeAddress: net.nodeAddress, apiserverUrl: net.apiserverUrl, podRange: `${net.pods.rangeStart}-${net.pods.rangeEnd}`, startedAt: new Date().toISOString() };
   await writeFile(state.cluster, JSON.stringify(record, null, 2) + '\n');

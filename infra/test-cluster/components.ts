@@ -21,11 +21,12 @@ import {
   state,
 } from './layout.ts';
 
-export const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'containerd', 'dnsmasq', 'dns-watch', 'kubelet', 'kube-proxy'] as const;
+export const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'containerd', 'dnsmasq', 'dns-watch', 'volume-provisioner', 'kubelet', 'kube-proxy'] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 const SA_ISSUER = `https://kubernetes.default.svc.${CLUSTER_DOMAIN}`;
 const DNS_WATCH = fileURLToPath(new URL('./dns-watch.ts', import.meta.url));
+const VOLUME_PROVISIONER = fileURLToPath(new URL('./volume-provisioner.ts', import.meta.url));
 
 /** Kubernetes components log through klog; one level above the default says what they are doing. */
 const klog = ['--v=1', '--logtostderr=true'];
@@ -117,6 +118,8 @@ export function daemon(name: Component, version: string, net: Network): Daemon {
       return { name, command: 'dnsmasq', args: ['--keep-in-foreground', `--conf-file=${configFile.dnsmasq}`, `--pid-file=${join(state.config, 'dnsmasq.pid')}`] };
     case 'dns-watch':
       return { name, command: process.execPath, args: [...process.execArgv, DNS_WATCH] };
+    case 'volume-provisioner':
+      return { name, command: process.execPath, args: [...process.execArgv, VOLUME_PROVISIONER] };
     case 'kubelet':
       return {
         name,

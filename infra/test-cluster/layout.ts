@@ -42,6 +42,9 @@ export const ETCD_CLIENT_URL = 'http://127.0.0.1:2379';
 export const ETCD_PEER_URL = 'http://127.0.0.1:2380';
 export const KUBELET_HEALTHZ_PORT = 10248;
 export const KUBE_PROXY_HEALTHZ = '127.0.0.1:10256';
+/** The default StorageClass, named as kind names its own, and who provisions its volumes (volume-provisioner.ts). */
+export const STORAGE_CLASS = 'standard';
+export const STORAGE_PROVISIONER = 'saas-test-cluster/host-path';
 export const PAUSE_IMAGE = 'saas-test-cluster/pause:3.4';
 export const CONTAINERD_NAMESPACE = 'k8s.io';
 
@@ -58,6 +61,8 @@ export const state = {
   cniConf: join(STATE_DIR, 'cni', 'net.d'),
   cniIpam: join(STATE_DIR, 'cni', 'ipam'),
   dnsHosts: join(STATE_DIR, 'dns', 'hosts'),
+  /** The folders of the PersistentVolumes volume-provisioner.ts makes. */
+  volumes: join(STATE_DIR, 'volumes'),
   /** Sysctl values as they were before the first `up`, restored by `down`. */
   sysctls: join(STATE_DIR, 'sysctls.json'),
   /** The version and network `up` brought up with. */

@@ -60,3 +60,18 @@ test('with a frontend NodePort (kind), the frontend Service is a NodePort there 
   t.is(find(all, 'Service', 'users').spec.type, undefined);
   t.is(find(objects(), 'Service', 'frontend').spec.type, undefined);
 });
+
+test('with a StorageClass the stand-ins claim their data (Recreate, fsGroup of the image user); without one it lives in the pod', (t) => {
+  const all = objects({ storageClass: 'standard' }) as (Workload & { spec: { strategy?: { type: string }; template: { spec: { securityContext?: { fsGroup?: number }; volumes?: { persistentVolumeClaim?: { claimName: string }; emptyDir?: object }[] } }; storageClassName?: string } })[];
+  const claims = all.filter((o) => o.kind === 'PersistentVolumeClaim');
+  t.deepEqual(claims.map((c) => c.metadata?.name).sort(), ['app-mapper-db-data', 'mailcatcher-data', 'users-db-data']);
+  t.is(claims[0]?.spec.storageClassName, 'standard');
+  const db = all.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'users-db')!;
+  t.deepEqual(db.spec.template.spec.volumes, [{ name: 'data', persistentVolumeClaim: { claimName: 'users-db-data' } }]);
+  t.is(db.spec.strategy?.type, 'Recreate');
+  t.is(db.spec.template.spec.securityContext?.fsGroup, 1000);
+  t.is(all.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'users')!.spec.strategy, undefined);
+  const plain = objects() as typeof all;
+  t.false(plain.some((o) => o.kind === 'PersistentVolumeClaim'));
+  t.deepEqual(plain.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'users-db')!.spec.template.spec.volumes, [{ name: 'data', emptyDir: {} }]);
+});

@@ -64,6 +64,14 @@ test.serial('up applies the manifests with hash tags and the checkout label, eve
   t.is(c?.imagePullPolicy, 'IfNotPresent');
   t.is(users.metadata?.labels?.[LABELS.project], runtime.checkout);
   t.is(c?.env?.find((e) => e.name === 'FRONTEND_URL')?.value, status.endpoints?.frontend, 'the login links point where a browser here reaches the frontend');
+  // The test cluster has a default StorageClass (infra/test-cluster/volume-provisioner.ts): the data is claimed.
+  const db = await apps.readNamespacedDeployment({ name: 'users-db', namespace: 'default' });
+  t.is(db.spec?.template.spec?.volumes?.[0]?.persistentVolumeClaim?.claimName, 'users-db-data');
+  t.is(db.spec?.strategy?.type, 'Recreate');
+  const { core } = await cluster();
+  const claim = await core.readNamespacedPersistentVolumeClaim({ name: 'users-db-data', namespace: 'default' });
+  t.is(claim.status?.phase, 'Bound');
+  t.is(claim.metadata?.labels?.[LABELS.project], runtime.checkout);
   const mapper = await apps.readNamespacedDeployment({ name: 'app-mapper', namespace: 'default' });
   const env = Object.fromEntries((mapper.spec?.template.spec?.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
   t.is(env.PROVISIONER, 'kubernetes');
@@ -83,7 +91,7 @@ test.serial('up again with nothing changed loads no image and changes no object'
   t.deepEqual(after, before);
 });
 
-test.serial('the account flow works through the forwards, and again after the users pod is deleted', async (t) => {
+test.serial('the account flow works through the forwards, and again after the users and users-db pods are deleted, the data kept', async (t) => {
   t.timeout(400_000);
   const endpoints = await runtime.endpoints();
   t.truthy(endpoints);
@@ -99,8 +107,9 @@ test.serial('the account flow works through the forwards, and again after the us
   const followed = runtime.logs('users', (line) => logLines.push(line), { follow: true, tail: 5, signal: following.signal });
   await waitFor('the first log lines', async () => (logLines.length > 0 ? true : undefined), 30_000);
   const pods = await core.listNamespacedPod({ namespace: 'default', labelSelector: `app=users,${LABELS.project}=${runtime.checkout}` });
+  const dbPods = await core.listNamespacedPod({ namespace: 'default', labelSelector: `app=users-db,${LABELS.project}=${runtime.checkout}` });
   const deletedAt = Date.now();
-  for (const p of pods.items) await core.deleteNamespacedPod({ name: p.metadata?.name ?? '', namespace: 'default' });
+  for (const p of [...pods.items, ...dbPods.items]) await core.deleteNamespacedPod({ name: p.metadata?.name ?? '', namespace: 'default' });
   await waitFor('a new users pod ready', async () => {
     const now = await core.listNamespacedPod({ namespace: 'default', labelSelector: `app=users,${LABELS.project}=${runtime.checkout}` });
     const fresh = now.items.filter((p) => !pods.items.some((old) => old.metadata?.uid === p.metadata?.uid));
@@ -123,6 +132,8 @@ test.serial('the account flow works through the forwards, and again after the us
   following.abort();
   await followed;
   t.deepEqual(await runtime.endpoints(), endpoints, 'the local ports stay the same');
+  const listed = (await (await fetch(`${endpoints!.users}/private/api/users`)).json()) as { email: string }[];
+  t.true(listed.some((u) => u.email === first.email), 'the account made before the database pod was deleted is still there');
 });
 
 test.serial('a crashing image ends the wait with its reason and its last log lines', async (t) => {
@@ -158,6 +169,11 @@ test.serial('down removes every object of the checkout and stops the forwarder',
   t.truthy(forwarder);
   await runtime.down({ emit: () => undefined });
   t.deepEqual(await ours(), []);
+  const { core } = await cluster();
+  const claims = async () => (await core.listNamespacedPersistentVolumeClaim({ namespace: 'default', labelSelector: `${LABELS.project}=${runtime.checkout}` })).items.map((c) => c.metadata?.name).sort();
+  t.deepEqual(await claims(), ['app-mapper-db-data', 'mailcatcher-data', 'users-db-data'], 'the data stays without --wipe');
+  await runtime.down({ emit: () => undefined, wipe: true });
+  t.deepEqual(await claims(), []);
   await waitFor('the forwarder gone', async () => (isAlive(forwarder!.pid) ? undefined : true), 10_000);
   t.is(await runtime.endpoints(), null);
   const { apps } = await cluster();

@@ -19,10 +19,12 @@ export function contextProvider(asked: ClusterTarget | undefined, ns: () => stri
     boundFrontendPort: async () => undefined,
     frontendNodePort: undefined,
     images: nodeImageLoader,
-    async remove(emit, connect) {
+    async remove(emit, connect, wipe) {
       const kube = await step(emit, 'cluster/connect', 'cluster', 'connect to the cluster', connect, (k) => `context ${k.context} (${k.server})`);
-      await step(emit, 'cluster/remove', 'cluster', `remove what carries ${checkout} in context ${kube.context}`, () => removeCheckout(kube, ns(), checkout), (r) =>
-        `removed ${plural(r.deployments, 'service')}, ${plural(r.apps, 'Scope app')} and ${plural(r.others, 'other object')}`);
+      await step(emit, 'cluster/remove', 'cluster', `remove what carries ${checkout} in context ${kube.context}`, () => removeCheckout(kube, ns(), checkout, { wipe }), (r) => {
+        const data = r.claims.deleted ? `; deleted ${plural(r.claims.deleted, 'data claim')}` : r.claims.kept ? `; kept ${plural(r.claims.kept, 'data claim')} (dev down --wipe deletes them)` : '';
+        return `removed ${plural(r.deployments, 'service')}, ${plural(r.apps, 'Scope app')} and ${plural(r.others, 'other object')}${data}`;
+      });
     },
   };
 }

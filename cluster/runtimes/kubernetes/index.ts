@@ -19,6 +19,7 @@ import { applyObjects, ensureNamespace } from '../../kubernetes/apply.ts';
 import { connect, type Kube } from '../../kubernetes/client.ts';
 import { imagesNeeded, kubeObjects, upstreamImages } from '../../kubernetes/objects.ts';
 import { streamLogs } from '../../kubernetes/logs.ts';
+import { defaultStorageClass } from '../../kubernetes/storage.ts';
 import { restartService } from '../../kubernetes/restart.ts';
 import { clusterStatus } from '../../kubernetes/status.ts';
 import { waitDeployment } from '../../kubernetes/wait.ts';
@@ -155,7 +156,13 @@ export class KubernetesRuntime implements Runtime {
     }, (n) => (n ? `loaded ${n} image${n === 1 ? '' : 's'}` : 'every image already on the node'));
 
     const frontendNodePort = this.provider.frontendNodePort;
-    const objects = kubeObjects({ manifests, namespace: this.ns, checkout: this.checkout, tags, standIn, frontendUrl: `http://127.0.0.1:${ports.frontend}`, ...(frontendNodePort !== undefined ? { frontendNodePort } : {}) });
+    const storageClass = standIn.size ? await defaultStorageClass(kube) : undefined;
+    if (standIn.size && storageClass === undefined) emit({ type: 'notice', level: 'warn', message: `context ${kube.context} has no default StorageClass: the stand-in databases keep their data in their pods, and lose it with them`, at: Date.now() });
+    const objects = kubeObjects({
+      manifests, namespace: this.ns, checkout: this.checkout, tags, standIn, frontendUrl: `http://127.0.0.1:${ports.frontend}`,
+      ...(frontendNodePort !== undefined ? { frontendNodePort } : {}),
+      ...(storageClass !== undefined ? { storageClass } : {}),
+    });
     await writeState(this.stateFile, { kubeconfig: kube.kubeconfig, context: kube.context, namespace: this.ns, ports, ...(frontendNodePort !== undefined ? { frontendNodePort } : {}), ...this.forwarderRecord() });
     const applied = await step(emit, 'cluster/apply', 'cluster', `apply ${objects.length} objects (server-side)`, async () => {
       await ensureNamespace(kube, this.ns);
@@ -241,7 +248,7 @@ export class KubernetesRuntime implements Runtime {
   async down(options: DownOptions): Promise<void> {
     const { emit } = options;
     await step(emit, 'cluster/forward', 'cluster', 'stop the forwarder', () => this.stopForwarder());
-    await this.provider.remove(emit, () => this.client(true));
+    await this.provider.remove(emit, () => this.client(true), options.wipe ?? false);
     if (options.wipe) await rm(this.stateFile, { force: true });
   }
 

@@ -19,6 +19,6 @@ export interface ClusterProvider {
   /** The frontend Service's NodePort when the node publishes it on the host; undefined when the forwarder holds it. */
   readonly frontendNodePort: number | undefined;
   images(kube: Kube): Promise<ImageLoader>;
-  /** `down`: removes what this checkout made. connect is only called when the removal needs the API. */
-  remove(emit: EventSink, connect: () => Promise<Kube>): Promise<void>;
+  /** `down`: removes what this checkout made (its data too with wipe). connect is only called when the removal needs the API. */
+  remove(emit: EventSink, connect: () => Promise<Kube>, wipe: boolean): Promise<void>;
 }
