@@ -45,15 +45,16 @@ export async function removeCheckout(kube: Kube, namespace: string, checkout: st
   // recreates a pod, then the pods with a short grace.
   await kube.apps.deleteCollectionNamespacedReplicaSet({ ...q, propagationPolicy: 'Background' });
   await kube.core.deleteCollectionNamespacedPod({ ...q, gracePeriodSeconds: 3 });
-  // The pods go with their ReplicaSets (garbage collection); `down` is done when none of ours is left.
+  const claims = (await kube.core.listNamespacedPersistentVolumeClaim(q)).items.length;
+  if (claims && options.wipe) await kube.core.deleteCollectionNamespacedPersistentVolumeClaim(q);
+  const claimsLeft = async () => (options.wipe ? (await kube.core.listNamespacedPersistentVolumeClaim(q)).items.length : 0);
+  // The pods go with their ReplicaSets (garbage collection); a claim once no pod uses it. `down` is done when none of ours is left.
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const left = (await kube.core.listNamespacedPod(q)).items.length + (await kube.apps.listNamespacedReplicaSet(q)).items.length + (await kube.apps.listNamespacedDeployment(q)).items.length;
+    const left = (await kube.core.listNamespacedPod(q)).items.length + (await kube.apps.listNamespacedReplicaSet(q)).items.length + (await kube.apps.listNamespacedDeployment(q)).items.length + (await claimsLeft());
     if (left === 0) break;
     if (Date.now() > deadline) throw new Error(`${left} object(s) labelled ${labelSelector} in ${namespace} were still there after ${timeoutMs / 1000} s`);
     await sleep(500);
   }
-  const claims = (await kube.core.listNamespacedPersistentVolumeClaim(q)).items.length;
-  if (claims && options.wipe) await kube.core.deleteCollectionNamespacedPersistentVolumeClaim(q);
   return { deployments: deployments.length - apps, apps, others, claims: options.wipe ? { deleted: claims, kept: 0 } : { deleted: 0, kept: claims } };
 }
