@@ -41,7 +41,7 @@ export const probe: RunOf<'probe'> = async (ctx, options, positionals) => {
   ctx.renderer.print(`probe ${handle.probeID} reporting host ${handle.hostID} to ${url}. Ctrl-C stops.`);
   if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
   await handle.stop();
-  ctx.renderer.print(`probe stopped after ${handle.published} report(s).`);
+  ctx.renderer.print(`probe stopped after ${handle.published} report${handle.published === 1 ? '' : 's'}.`);
   return EXIT_OK;
 };
 
@@ -53,7 +53,7 @@ function describe(e: ProbeEvent): string | undefined {
     case 'publish-failed':
       return `${e.type === 'handshake-failed' ? 'handshake' : 'report'} failed (${e.reason}${e.status ? ` ${e.status}` : ''}): ${e.message}; retrying in ${Math.round(e.retryInMs / 1000)} s`;
     case 'published':
-      return e.count === 1 || e.count % 20 === 0 ? `${e.count} report(s) accepted` : undefined;
+      return e.count === 1 || e.count % 20 === 0 ? `${e.count} report${e.count === 1 ? '' : 's'} accepted` : undefined;
     case 'stopped':
       return e.error ? `probe stopped: ${e.error}` : undefined;
     case 'scan':

@@ -285,6 +285,20 @@ test.serial('after the supervisor itself crashes, up takes over: the orphans are
   }
 });
 
+test.serial('down through the supervisor counts the Scope apps that were running', async (t) => {
+  const appsDir = path.join(devDir, 'state/apps');
+  mkdirSync(appsDir, { recursive: true });
+  const app = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore', env: { ...process.env, SCOPE_APP_MAPPER_ORG: 'countorg' } });
+  app.unref();
+  writeFileSync(path.join(appsDir, 'countorg.json'), JSON.stringify({ pid: app.pid, port: 1, org: 'countorg', startedAt: new Date().toISOString() }));
+  const services = (await runtime.status()).services.length;
+  const events: EngineEvent[] = [];
+  await runtime.down({ emit: (e) => events.push(e) });
+  t.true(events.some((e) => e.type === 'progress' && e.message === `the supervisor stopped ${services} services and 1 Scope app`), JSON.stringify(events.filter((e) => e.type === 'progress')));
+  t.false(isAlive(app.pid!));
+  await up();
+});
+
 test.serial('down stops everything, Scope apps too, even with the supervisor dead; no process or port is left; data stays unless wiped', async (t) => {
   const status = await runtime.status();
   // A Scope app as app-mapper's process provisioner records it (its own process group, the org marker).

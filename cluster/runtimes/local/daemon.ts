@@ -16,7 +16,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { killRecordedApps } from '@saas/app-mapper/reaper';
+import { isRecordedApp, killRecordedApps, readRecords } from '@saas/app-mapper/reaper';
 import { readJson, writeJsonAtomic } from '../../host/fsutil.ts';
 import { rotateIfLarge } from './logfile.ts';
 import { devPaths } from './paths.ts';
@@ -111,6 +111,9 @@ function apply(specs: ProcessSpec[]): ApplyMessage & { type: 'plan' } {
 async function stopAll(): Promise<{ services: string[]; apps: number }> {
   stopping = true;
   const names = [...supervisors.keys()];
+  // app-mapper stops its Scope apps itself when it is stopped: count the ones running before that.
+  const { records } = await readRecords(paths.apps).catch(() => ({ records: [] }));
+  const running = (await Promise.all(records.map(async (r) => ((await isRecordedApp(r)) ? r.org : undefined)))).filter((org): org is string => org !== undefined);
   await Promise.all([...supervisors.values()].map((s) => s.stop()));
   const apps = await killRecordedApps(paths.apps, 5000).catch((err: Error) => {
     log('could not stop the Scope apps', { err: err.message });
@@ -118,7 +121,7 @@ async function stopAll(): Promise<{ services: string[]; apps: number }> {
   });
   const left = markedProcesses(paths.dev);
   if (left.length) await terminate(left, 3000);
-  return { services: names, apps: apps.killed.length };
+  return { services: names, apps: new Set([...running, ...apps.killed.map((a) => a.org)]).size };
 }
 
 function readBody(req: http.IncomingMessage, limit = 10 * 1024 * 1024): Promise<string> {

@@ -285,7 +285,7 @@ export class LocalRuntime implements Runtime {
           try {
             const r = await request<{ services: string[]; apps: number }>(daemon, 'POST', '/stop', undefined, 60_000);
             stoppedNames = r.services;
-            progress(`the supervisor stopped ${r.services.length} services and ${r.apps} Scope apps`);
+            progress(`the supervisor stopped ${r.services.length} service${r.services.length === 1 ? '' : 's'} and ${r.apps} Scope app${r.apps === 1 ? '' : 's'}`);
           } catch (err) {
             progress(`the supervisor did not stop cleanly (${(err as Error).message}); stopping what is left`);
           }
