@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { StepError } from '../cluster/events.ts';
 import { COMMANDS, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, commandUsage, parse, usage, type CommandRun, type CommandSpec, type RunnableName } from './args.ts';
-import { devDir, projectDir, wantsInk, type Context } from './context.ts';
+import { devDir, openRuntime, pickTarget, projectDir, wantsInk, type Context } from './context.ts';
 import { decodeOptions, type OptionSpecs, type RawValues } from './options.ts';
 import { PlainRenderer } from './render/plain.ts';
 import type { Renderer } from './render/types.ts';
@@ -45,6 +45,18 @@ async function inkRenderer(command: RunnableName, json: boolean, out: NodeJS.Wri
   return new InkRenderer({ out, result, title: `dev ${command}`, plan });
 }
 
+/** Where the dashboard with the probe token is, when something runs: for `dev probe` without --token. */
+async function dashboardLine(): Promise<string> {
+  try {
+    const project = projectDir();
+    const ctx = { projectDir: project, devDir: devDir(project) };
+    const endpoints = await (await openRuntime(ctx, pickTarget(ctx, {}))).endpoints();
+    return endpoints ? `\nthe dashboard shows the token and the whole probe command: ${endpoints.frontend}/dashboard (sign in first)` : '\nnothing runs yet: dev up, then sign in; the dashboard shows the token';
+  } catch {
+    return '';
+  }
+}
+
 /** Runs one `dev` invocation and returns its exit code: 0 ok, 1 failure, 2 usage. */
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
   const stdout = options.stdout ?? process.stdout;
@@ -59,9 +71,11 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       stdout.write(`dev ${pkg.version}\n`);
       return EXIT_OK;
     }
-    case 'usage-error':
-      stderr.write(`dev: ${parsed.message}\n\n${parsed.command ? commandUsage(parsed.command) : usage()}\n`);
+    case 'usage-error': {
+      const where = parsed.command === 'probe' && parsed.message.startsWith('missing --token') ? await dashboardLine() : '';
+      stderr.write(`dev: ${parsed.message}${where}\n\n${parsed.command ? commandUsage(parsed.command) : usage()}\n`);
       return EXIT_USAGE;
+    }
     case 'command':
       break;
   }

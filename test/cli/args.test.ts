@@ -47,6 +47,7 @@ test('probe without --token, and logs without a service, are usage errors', asyn
   const p = await dev(['probe']);
   t.is(p.code, 2);
   t.regex(p.stderr, /missing --token/);
+  t.regex(p.stderr, /nothing runs yet: dev up, then sign in; the dashboard shows the token/);
   const l = await dev(['logs']);
   t.is(l.code, 2);
   t.regex(l.stderr, /missing <service>/);
