@@ -295,6 +295,7 @@ test.serial('down through the supervisor counts the Scope apps that were running
   const events: EngineEvent[] = [];
   await runtime.down({ emit: (e) => events.push(e) });
   t.true(events.some((e) => e.type === 'progress' && e.message === `the supervisor stopped ${services} services and 1 Scope app`), JSON.stringify(events.filter((e) => e.type === 'progress')));
+  t.true(events.some((e) => e.type === 'done' && e.step === 'stop/services' && e.message === `stopped ${services} services and 1 Scope app`));
   t.false(isAlive(app.pid!));
   await up();
 });

@@ -281,10 +281,12 @@ export class LocalRuntime implements Runtime {
       await step(emit, 'stop/services', 'stop', 'stop every service and Scope app', async (progress) => {
         const daemon = await findDaemon(this.paths);
         let stoppedNames: string[] = [];
+        let stoppedApps = 0;
         if (daemon) {
           try {
             const r = await request<{ services: string[]; apps: number }>(daemon, 'POST', '/stop', undefined, 60_000);
             stoppedNames = r.services;
+            stoppedApps = r.apps;
             progress(`the supervisor stopped ${r.services.length} service${r.services.length === 1 ? '' : 's'} and ${r.apps} Scope app${r.apps === 1 ? '' : 's'}`);
           } catch (err) {
             progress(`the supervisor did not stop cleanly (${(err as Error).message}); stopping what is left`);
@@ -312,8 +314,8 @@ export class LocalRuntime implements Runtime {
         writeJsonAtomic(this.paths.localState, { services, updatedAt: Date.now() } satisfies LocalState);
         rmSync(this.paths.daemonFile, { force: true });
         const count = stoppedNames.length || Object.keys(services).length;
-        return { count, daemon: daemon !== undefined, leftovers: leftovers.size };
-      }, (r) => (r.daemon || r.leftovers ? `stopped ${r.count} services` : 'nothing was running'));
+        return { count, apps: stoppedApps + apps.killed.length, daemon: daemon !== undefined, leftovers: leftovers.size };
+      }, (r) => (r.daemon || r.leftovers ? `stopped ${r.count} service${r.count === 1 ? '' : 's'} and ${r.apps} Scope app${r.apps === 1 ? '' : 's'}` : 'nothing was running'));
       if (wipe) {
         await step(emit, 'stop/wipe', 'stop', 'delete the data (databases, captured mail)', async () => {
           rmSync(this.paths.data, { recursive: true, force: true });
