@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,6 +92,34 @@ test.serial('dev test passes: mails, login link and probe through the port mappi
   const run = await dev(['test'], env, 380_000);
   t.is(run.code, 0, run.stdout + run.stderr);
   t.regex(run.stdout, /smoke flow passed/);
+});
+
+/** GET url through an HTTP proxy on 127.0.0.1:port, as a browser set to use it does. */
+function viaProxy(port: number, url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: url, headers: { host: new URL(url).host } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test.serial('dev connect serves the in-cluster names through its browser proxy', async (t) => {
+  t.timeout(120_000);
+  const port = await freePort();
+  const child = spawn(process.execPath, [devBin, 'connect', '--port', String(port)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => void child.kill('SIGINT'));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  await waitFor('the proxy listening', async () => (out.includes('browser proxy on') ? true : undefined), 60_000);
+  const admin = await viaProxy(port, 'http://users.default.svc.cluster.local/private/admin');
+  t.is(admin.status, 200);
+  const front = await viaProxy(port, 'http://frontend.default.svc.cluster.local/readyz');
+  t.is(front.status, 200);
+  t.is((await viaProxy(port, 'http://example.com/')).status >= 400, true, 'other hosts are refused');
 });
 
 test.serial('dev up again reuses the cluster, loads no image and changes no object', async (t) => {

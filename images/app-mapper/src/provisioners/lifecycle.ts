@@ -278,8 +278,12 @@ export class AppLifecycle<H extends AppHandle = AppHandle> {
 
   // ---------------------------------------------------------------- state
 
+  /**
+   * Ready is the app answering /readyz at its URL, whatever the backend says: a Deployment can be available
+   * before kube-proxy routes its new Service, and proxying then gets ECONNREFUSED.
+   */
   private isReady(seen: AppLiveness, url: string): Promise<boolean> {
-    return seen.state === 'ready' ? Promise.resolve(true) : answersReady(url, 1000);
+    return seen.state === 'gone' ? Promise.resolve(false) : answersReady(url, 1000);
   }
 
   /** Notices a ready app that died since it was last looked at (at most every recheckMs). */
