@@ -90,8 +90,19 @@ export class KubernetesBackend implements AppBackend<KubernetesApp> {
     return this.handle(org, new Date());
   }
 
+  /**
+   * The Service's ClusterIP, which stays the Service's for its life: no wait on the cluster DNS catching up
+   * with a new name, and reachable from wherever kube-proxy runs.
+   */
   async url(app: KubernetesApp): Promise<string | undefined> {
-    return `http://${app.name}.${this.opts.namespace}.svc.cluster.local:${this.opts.port}`;
+    try {
+      const svc = await this.core.readNamespacedService({ name: app.name, namespace: this.opts.namespace });
+      const ip = svc.spec?.clusterIP;
+      return ip && ip !== 'None' ? `http://${ip}:${this.opts.port}` : undefined;
+    } catch (err) {
+      if (status(err) === 404) return undefined;
+      throw err;
+    }
   }
 
   async alive(app: KubernetesApp): Promise<AppLiveness> {
