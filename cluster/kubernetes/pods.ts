@@ -20,7 +20,8 @@ export function podProgress(p: V1Pod): PodProgress {
 export function fatalReason(p: V1Pod): { reason: string; message: string; container?: string } | undefined {
   if (p.metadata?.deletionTimestamp) return undefined;
   const unschedulable = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
-  if (unschedulable) return { reason: 'Unschedulable', message: unschedulable.message ?? '' };
+  // Waiting for a claim to be bound mends by itself once the provisioner has made its volume.
+  if (unschedulable && !/unbound .*PersistentVolumeClaims/i.test(unschedulable.message ?? '')) return { reason: 'Unschedulable', message: unschedulable.message ?? '' };
   for (const c of p.status?.containerStatuses ?? []) {
     const w = c.state?.waiting;
     if (w?.reason && FATAL_REASONS.has(w.reason)) return { reason: w.reason, message: w.message ?? '', container: c.name };
