@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import type { ProbeEvent } from '@saas/scope/probe';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type RunOf } from '../args.ts';
 import { openRuntime, pickTarget } from '../context.ts';
+import { plural } from '../../cluster/words.ts';
 
 export const probe: RunOf<'probe'> = async (ctx, options, positionals) => {
   let url = positionals[0];
@@ -41,7 +42,7 @@ export const probe: RunOf<'probe'> = async (ctx, options, positionals) => {
   ctx.renderer.print(`probe ${handle.probeID} reporting host ${handle.hostID} to ${url}. Ctrl-C stops.`);
   if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
   await handle.stop();
-  ctx.renderer.print(`probe stopped after ${handle.published} report${handle.published === 1 ? '' : 's'}.`);
+  ctx.renderer.print(`probe stopped after ${plural(handle.published, 'report')}.`);
   return EXIT_OK;
 };
 
@@ -53,7 +54,7 @@ function describe(e: ProbeEvent): string | undefined {
     case 'publish-failed':
       return `${e.type === 'handshake-failed' ? 'handshake' : 'report'} failed (${e.reason}${e.status ? ` ${e.status}` : ''}): ${e.message}; retrying in ${Math.round(e.retryInMs / 1000)} s`;
     case 'published':
-      return e.count === 1 || e.count % 20 === 0 ? `${e.count} report${e.count === 1 ? '' : 's'} accepted` : undefined;
+      return e.count === 1 || e.count % 20 === 0 ? `${plural(e.count, 'report')} accepted` : undefined;
     case 'stopped':
       return e.error ? `probe stopped: ${e.error}` : undefined;
     case 'scan':

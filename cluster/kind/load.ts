@@ -64,16 +64,21 @@ async function loadOne(image: string, cluster: string, signal?: AbortSignal): Pr
   }
 }
 
-export async function loadImages(images: readonly string[], options: { cluster: string; kubeconfig: string; signal?: AbortSignal; onLoaded?: (image: string, by: LoadedBy) => void }): Promise<LoadReport> {
-  const held = await nodeImageReferences(options.kubeconfig);
-  const present = images.filter((i) => held.has(fullReference(i)));
-  const missing = images.filter((i) => !held.has(fullReference(i)));
-  const loaded = await Promise.all(
-    missing.map(async (image) => {
+/** Loads every one of images into the cluster's node, in parallel, whether or not it holds them already. */
+export function loadEach(images: readonly string[], options: { cluster: string; signal?: AbortSignal; onLoaded?: (image: string, by: LoadedBy) => void }): Promise<LoadReport['loaded']> {
+  return Promise.all(
+    images.map(async (image) => {
       const by = await loadOne(image, options.cluster, options.signal);
       options.onLoaded?.(image, by);
       return { image, by };
     }),
   );
-  return { present, loaded };
+}
+
+/** Loads the images the node lacks. */
+export async function loadImages(images: readonly string[], options: { cluster: string; kubeconfig: string; signal?: AbortSignal; onLoaded?: (image: string, by: LoadedBy) => void }): Promise<LoadReport> {
+  const held = await nodeImageReferences(options.kubeconfig);
+  const present = images.filter((i) => held.has(fullReference(i)));
+  const missing = images.filter((i) => !held.has(fullReference(i)));
+  return { present, loaded: await loadEach(missing, options) };
 }

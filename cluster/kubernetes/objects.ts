@@ -93,18 +93,22 @@ function withProtocol<P extends { protocol?: string }>(ports: readonly P[] | und
   return ports?.map((p) => ({ ...p, protocol: p.protocol ?? 'TCP' }));
 }
 
+/** The stand-in a container runs instead of its upstream image, when asked for. */
+function standInOf(c: Container, standIn: ReadonlySet<string>): StandIn | undefined {
+  const repo = imageRepository(c.image);
+  return standIn.has(repo) ? standIns.find((x) => x.upstream === repo) : undefined;
+}
+
+/** Whether the Deployment runs a stand-in, which keeps its data in the `data` volume. */
+const keepsData = (d: Deployment, standIn: ReadonlySet<string>): boolean => d.spec.template.spec.containers.some((c) => standInOf(c, standIn));
+
 function deploymentObject(d: Deployment, input: ObjectsInput): KubernetesObject {
   const spec = d.spec.template.spec;
-  let needsData = false;
+  const needsData = keepsData(d, input.standIn);
   const containers = spec.containers.map((c) => ({ ...c, ports: withProtocol(c.ports) })).map((c) => {
-    const repo = imageRepository(c.image);
-    if (repo.startsWith(ownImagePrefix)) return ownContainer(c, d, input);
-    const s = standIns.find((x) => x.upstream === repo);
-    if (s && input.standIn.has(repo)) {
-      needsData = true;
-      return standInContainer(c, s, input.tags);
-    }
-    return c;
+    if (imageRepository(c.image).startsWith(ownImagePrefix)) return ownContainer(c, d, input);
+    const s = standInOf(c, input.standIn);
+    return s ? standInContainer(c, s, input.tags) : c;
   });
   const labels = { ...d.spec.template.metadata.labels, [LABELS.project]: input.checkout, [LABELS.deployment]: d.metadata.name };
   const claimed = needsData && input.storageClass !== undefined;
@@ -129,7 +133,7 @@ function deploymentObject(d: Deployment, input: ObjectsInput): KubernetesObject 
 function dataClaims(input: ObjectsInput): KubernetesObject[] {
   if (input.storageClass === undefined) return [];
   return input.manifests.deployments
-    .filter((d) => d.spec.template.spec.containers.some((c) => standIns.some((s) => s.upstream === imageRepository(c.image)) && input.standIn.has(imageRepository(c.image))))
+    .filter((d) => keepsData(d, input.standIn))
     .map((d) => ({
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
@@ -169,8 +173,8 @@ export function imagesNeeded(m: Manifests, standIn: ReadonlySet<string>): string
     for (const c of d.spec.template.spec.containers) {
       const repo = imageRepository(c.image);
       if (repo.startsWith(ownImagePrefix)) names.add(repo.slice(ownImagePrefix.length));
-      const s = standIns.find((x) => x.upstream === repo);
-      if (s && standIn.has(repo)) names.add(s.runs);
+      const s = standInOf(c, standIn);
+      if (s) names.add(s.runs);
       if (resolveEnv(c, m, d.metadata.namespace).some((e) => e.name === 'PROVISIONER')) names.add('scope');
     }
   }

@@ -11,6 +11,7 @@ import { findLoginLink, waitForMail } from './mail.ts';
 import { describeProbeEvent } from './probe.ts';
 import { need, type SmokeSession } from './session.ts';
 import { SESSION_COOKIE } from '@saas/kit/contracts';
+import { plural } from '../words.ts';
 
 export interface SmokeStep {
   id: StepId;
@@ -148,8 +149,8 @@ export const SMOKE_STEPS: readonly SmokeStep[] = [
         const last = await request(url, { headers: { cookie: s.jar.header(), accept: 'application/json' }, signal: s.signal });
         if (last.status === 200) {
           const nodes = hostNodes(last);
-          if (nodes.some((n) => n.id.split(';')[0] === s.hostname || n.label === s.hostname)) return `${nodes.length} host${nodes.length === 1 ? '' : 's'} on the map`;
-          const note = `map has ${nodes.length} host${nodes.length === 1 ? '' : 's'}; ${s.published} report${s.published === 1 ? '' : 's'} accepted`;
+          if (nodes.some((n) => n.id.split(';')[0] === s.hostname || n.label === s.hostname)) return `${plural(nodes.length, 'host')} on the map`;
+          const note = `map has ${plural(nodes.length, 'host')}; ${plural(s.published, 'report')} accepted`;
           if (note !== lastNote) progress((lastNote = note));
         } else if (last.status === 503 || last.status === 502 || last.status === 404) {
           const note = `${last.status}: the organisation's app is starting`;
@@ -161,7 +162,7 @@ export const SMOKE_STEPS: readonly SmokeStep[] = [
           throw new Unexpected(
             `${s.hostname} did not appear on the map within ${s.mapTimeoutMs / 1000} s`,
             `a node for host ${s.hostname} in GET /api/app/${organization}/api/topology/hosts`,
-            `${describe(last)}\nthe probe: ${s.published} report${s.published === 1 ? '' : 's'} accepted; last event ${describeProbeEvent(s.lastProbeEvent)}`,
+            `${describe(last)}\nthe probe: ${plural(s.published, 'report')} accepted; last event ${describeProbeEvent(s.lastProbeEvent)}`,
             'see whether reports arrive: dev logs app-mapper',
           );
         }

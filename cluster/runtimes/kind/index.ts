@@ -4,5 +4,5 @@ import { KubernetesRuntime } from '../kubernetes/index.ts';
 import { kindProvider } from './provider.ts';
 
 export function createRuntime(options: RuntimeOptions): Runtime {
-  return KubernetesRuntime.on(options, (devDir) => kindProvider(devDir));
+  return new KubernetesRuntime(options, kindProvider);
 }

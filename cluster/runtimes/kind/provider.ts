@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
 import { StepError, step } from '../../events.ts';
 import { connectDocker } from '../../images/docker.ts';
-import { clusterName, configFile, createCluster, deleteCluster, fullReference, getClusters, kindConfig, kubeconfig, kubeconfigFile, loadImages, nodeImageReferences, type KindClusterConfig } from '../../kind/index.ts';
+import { clusterName, configFile, createCluster, deleteCluster, fullReference, getClusters, kindConfig, kubeconfig, kubeconfigFile, loadEach, nodeImageReferences, type KindClusterConfig } from '../../kind/index.ts';
 import type { ImageLoader } from '../../kubernetes/images.ts';
 import type { ClusterTarget } from '../../runtime.ts';
 import type { ClusterProvider } from '../kubernetes/provider.ts';
@@ -41,13 +41,13 @@ export function kindProvider(dir: string): ClusterProvider & { readonly cluster:
 
   const images = async (): Promise<ImageLoader> => {
     const file = kubeconfigFile(dir, name);
-    const held = async () => new Set([...(await nodeImageReferences(file))]);
     return {
       present: async (refs) => {
-        const h = await held();
-        return new Set(refs.filter((r) => h.has(fullReference(r))));
+        const held = await nodeImageReferences(file);
+        return new Set(refs.filter((r) => held.has(fullReference(r))));
       },
-      load: async (refs) => void (await loadImages(refs, { cluster: name, kubeconfig: file })),
+      // The runtime asks present() first and loads only what is missing.
+      load: async (refs) => void (await loadEach(refs, { cluster: name })),
       obtainable: async (refs) => {
         const docker = connectDocker();
         const found = await Promise.all(refs.map(async (r) => ((await docker.getImage(r).inspect().then(() => true, () => false)) ? r : undefined)));

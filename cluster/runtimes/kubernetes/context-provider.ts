@@ -7,9 +7,8 @@ import { step } from '../../events.ts';
 import { nodeImageLoader } from '../../kubernetes/images.ts';
 import { removeCheckout } from '../../kubernetes/remove.ts';
 import type { ClusterTarget } from '../../runtime.ts';
+import { plural } from '../../words.ts';
 import type { ClusterProvider } from './provider.ts';
-
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export function contextProvider(asked: ClusterTarget | undefined, ns: () => string, checkout: string): ClusterProvider {
   return {

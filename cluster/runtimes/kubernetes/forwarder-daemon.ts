@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { connect } from '../../kubernetes/client.ts';
 import { openForward, type Forward } from '../../kubernetes/port-forward.ts';
-import { FORWARDS } from './forwards.ts';
+import { forwardsOf } from './forwards.ts';
 import { readState } from './state.ts';
 
 const { values } = parseArgs({ options: { state: { type: 'string' } } });
@@ -22,7 +22,7 @@ const log = (msg: string, extra: Record<string, unknown> = {}) =>
 
 const kube = await connect({ kubeconfig: state.kubeconfig, context: state.context });
 const forwards: Forward[] = [];
-for (const f of FORWARDS.filter((x) => !(x.name === 'frontend' && state.frontendNodePort !== undefined))) {
+for (const f of forwardsOf(state)) {
   const fwd = await openForward(kube, { service: f.service, namespace: state.namespace, port: f.port, localPort: state.ports[f.name] }, (message) => log(message, { forward: f.name }));
   forwards.push(fwd);
   log('forwarding', { forward: f.name, local: `127.0.0.1:${fwd.spec.localPort}`, service: f.service });

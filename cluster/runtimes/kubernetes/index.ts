@@ -27,7 +27,10 @@ import type { ClusterTarget, DownOptions, Endpoints, LogOptions, Runtime, Runtim
 import { canListen, freeLoopbackPort } from '../../host/ports.ts';
 import { isAlive, readStat } from '../../host/procfs.ts';
 import { imageRepository } from '../../plan/stand-ins.ts';
+import { plural } from '../../words.ts';
+import { probeOnce } from '../../plan/prober.ts';
 import { contextProvider } from './context-provider.ts';
+import { forwardsOf } from './forwards.ts';
 import type { ClusterProvider } from './provider.ts';
 import { readState, writeState, type KubernetesState } from './state.ts';
 
@@ -51,18 +54,14 @@ export class KubernetesRuntime implements Runtime {
   /** The namespace objects go to: the context's, else `default` (known once connected). */
   private ns = DEFAULT_NAMESPACE;
 
-  /** A runtime over another provider (kind's), which gets the checkout's .dev folder. */
-  static on(options: RuntimeOptions, provider: (devDir: string) => ClusterProvider): KubernetesRuntime {
-    return new KubernetesRuntime(options, provider);
-  }
-
+  /** makeProvider: another provider than `--context`'s (kind's), given the checkout's .dev folder. */
   constructor(private readonly options: RuntimeOptions, makeProvider?: (devDir: string) => ClusterProvider) {
     this.projectDir = path.resolve(options.projectDir);
     this.devDir = path.resolve(options.devDir ?? path.join(this.projectDir, '.dev'));
     this.checkout = projectHash(`${this.projectDir}\0${this.devDir}`);
-    this.stateFile = path.join(this.devDir, 'state', `${makeProvider ? 'kind' : 'kubernetes'}.json`);
     this.provider = makeProvider ? makeProvider(this.devDir) : contextProvider(options.cluster, () => this.ns, this.checkout);
     this.name = this.provider.runtime;
+    this.stateFile = path.join(this.devDir, 'state', `${this.name}.json`);
   }
 
   get namespace(): string {
@@ -149,11 +148,11 @@ export class KubernetesRuntime implements Runtime {
       const present = await loader.present(wanted);
       const missing = wanted.filter((t) => !present.has(t));
       if (missing.length) {
-        progress(`loading ${missing.length} image${missing.length === 1 ? '' : 's'}`);
+        progress(`loading ${plural(missing.length, 'image')}`);
         await loader.load(missing);
       }
       return missing.length;
-    }, (n) => (n ? `loaded ${n} image${n === 1 ? '' : 's'}` : 'every image already on the node'));
+    }, (n) => (n ? `loaded ${plural(n, 'image')}` : 'every image already on the node'));
 
     const frontendNodePort = this.provider.frontendNodePort;
     const storageClass = standIn.size ? await defaultStorageClass(kube) : undefined;
@@ -183,7 +182,7 @@ export class KubernetesRuntime implements Runtime {
     if (failed.length) {
       const first = failed[0]?.reason;
       throw new StepError({
-        summary: `${failed.length} service${failed.length === 1 ? '' : 's'} did not become ready (${failed.map((f) => f.name).join(', ')}): ${first instanceof Error ? first.message : String(first)}`,
+        summary: `${plural(failed.length, 'service')} did not become ready (${failed.map((f) => f.name).join(', ')}): ${first instanceof Error ? first.message : String(first)}`,
         hint: first instanceof StepError ? first.diagnosis.hint : `see \`dev logs ${failed[0]?.name}\``,
         ...(first instanceof StepError && first.diagnosis.logs ? { logs: first.diagnosis.logs } : {}),
       });
@@ -225,8 +224,7 @@ export class KubernetesRuntime implements Runtime {
     const startTime = readStat(pid)?.startTime ?? 0;
     await writeState(this.stateFile, { ...wanted, forwarder: { pid, startTime } });
     const until = Date.now() + 30_000;
-    const held = Object.entries(ports).filter(([name]) => !(name === 'frontend' && state.frontendNodePort !== undefined)).map(([, port]) => port);
-    for (const port of held) {
+    for (const port of forwardsOf(wanted).map((f) => ports[f.name])) {
       while (!(await answers(port))) {
         if (!isAlive(pid)) throw new StepError({ summary: 'the forwarder exited', hint: `see ${path.join(logs, 'forwarder.log')}` });
         if (Date.now() > until) throw new StepError({ summary: `the forwarder does not listen on 127.0.0.1:${port}`, hint: `see ${path.join(logs, 'forwarder.log')}` });
@@ -285,19 +283,14 @@ export class KubernetesRuntime implements Runtime {
 /** Waits until the frontend answers /readyz through the node's port mapping (kind's extraPortMappings). */
 async function publishedFrontend(port: number, nodePort: number, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
-  let last = '';
+  const check = { type: 'http', path: '/readyz', port, initialDelayMs: 0, periodMs: 250, timeoutMs: 2000, failureThreshold: Math.ceil(timeoutMs / 250) } as const;
   for (;;) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return;
-      last = `HTTP ${res.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
+    const probe = await probeOnce(check);
+    if (probe.ok) return;
     if (Date.now() > until) {
-      throw new StepError({ summary: `the frontend does not answer on 127.0.0.1:${port}, which the node maps to its NodePort ${nodePort} (${last})`, hint: 'check `docker ps` for the node container and its port mapping, or run `dev down` and `dev up` again' });
+      throw new StepError({ summary: `the frontend does not answer on 127.0.0.1:${port}, which the node maps to its NodePort ${nodePort} (${probe.detail})`, hint: 'check `docker ps` for the node container and its port mapping, or run `dev down` and `dev up` again' });
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, check.periodMs));
   }
 }
 

@@ -16,7 +16,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { isRecordedApp, killRecordedApps, readRecords } from '@saas/app-mapper/reaper';
+import { killRecordedApps, runningRecordedApps } from '@saas/app-mapper/reaper';
 import { readJson, writeJsonAtomic } from '../../host/fsutil.ts';
 import { rotateIfLarge } from './logfile.ts';
 import { devPaths } from './paths.ts';
@@ -112,8 +112,7 @@ async function stopAll(): Promise<{ services: string[]; apps: number }> {
   stopping = true;
   const names = [...supervisors.keys()];
   // app-mapper stops its Scope apps itself when it is stopped: count the ones running before that.
-  const { records } = await readRecords(paths.apps).catch(() => ({ records: [] }));
-  const running = (await Promise.all(records.map(async (r) => ((await isRecordedApp(r)) ? r.org : undefined)))).filter((org): org is string => org !== undefined);
+  const running = (await runningRecordedApps(paths.apps).catch(() => [])).map((a) => a.org);
   await Promise.all([...supervisors.values()].map((s) => s.stop()));
   const apps = await killRecordedApps(paths.apps, 5000).catch((err: Error) => {
     log('could not stop the Scope apps', { err: err.message });

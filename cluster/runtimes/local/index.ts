@@ -22,6 +22,7 @@ import { endpointsOf } from '../../plan/endpoints.ts';
 import { allocatePorts, PortTakenError } from '../../host/ports.ts';
 import { isAlive, isOurs, markedProcesses, terminate, waitGone } from '../../host/procfs.ts';
 import type { ApplyMessage, DaemonInfo, LocalState, ProcessSpec, ServiceRecord } from './types.ts';
+import { plural } from '../../words.ts';
 
 /** A service that crashed this many times during one `up` is reported as failed instead of waited for. */
 const crashLoopRestarts = 3;
@@ -287,7 +288,7 @@ export class LocalRuntime implements Runtime {
             const r = await request<{ services: string[]; apps: number }>(daemon, 'POST', '/stop', undefined, 60_000);
             stoppedNames = r.services;
             stoppedApps = r.apps;
-            progress(`the supervisor stopped ${r.services.length} service${r.services.length === 1 ? '' : 's'} and ${r.apps} Scope app${r.apps === 1 ? '' : 's'}`);
+            progress(`the supervisor stopped ${plural(r.services.length, 'service')} and ${plural(r.apps, 'Scope app')}`);
           } catch (err) {
             progress(`the supervisor did not stop cleanly (${(err as Error).message}); stopping what is left`);
           }
@@ -315,7 +316,7 @@ export class LocalRuntime implements Runtime {
         rmSync(this.paths.daemonFile, { force: true });
         const count = stoppedNames.length || Object.keys(services).length;
         return { count, apps: stoppedApps + apps.killed.length, daemon: daemon !== undefined, leftovers: leftovers.size };
-      }, (r) => (r.daemon || r.leftovers ? `stopped ${r.count} service${r.count === 1 ? '' : 's'} and ${r.apps} Scope app${r.apps === 1 ? '' : 's'}` : 'nothing was running'));
+      }, (r) => (r.daemon || r.leftovers ? `stopped ${plural(r.count, 'service')} and ${plural(r.apps, 'Scope app')}` : 'nothing was running'));
       if (wipe) {
         await step(emit, 'stop/wipe', 'stop', 'delete the data (databases, captured mail)', async () => {
           rmSync(this.paths.data, { recursive: true, force: true });

@@ -2,5 +2,5 @@
  * What `dev down` and the local runtime may use of app-mapper (`@saas/app-mapper/reaper`): the process
  * provisioner's pid records, and stopping every app they name when app-mapper itself may be gone.
  */
-export { isRecordedApp, killRecordedApps, readRecords, type ReapResult } from './provisioners/process-reaper.ts';
+export { killRecordedApps, readRecords, runningRecordedApps, type ReapResult } from './provisioners/process-reaper.ts';
 export type { AppRecord } from '@saas/kit/contracts';

@@ -115,6 +115,13 @@ export async function terminateGroup(pid: number, graceMs = 5000): Promise<void>
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The recorded apps whose process still runs (and is the app the record names). */
+export async function runningRecordedApps(stateDir: string): Promise<AppRecord[]> {
+  const { records } = await readRecords(stateDir);
+  const running = await Promise.all(records.map(async (r) => ((await isRecordedApp(r)) ? r : undefined)));
+  return running.filter((r): r is AppRecord => r !== undefined);
+}
+
 export interface ReapResult {
   /** Apps that were running and have been stopped. */
   killed: AppRecord[];
