@@ -1,5 +1,5 @@
 /**
- * watchList on the real test cluster: a version the apiserver no longer has (410 Gone) leads to a relist,
+ * watchList on the real test cluster: a watch from version 1 ends with the live set (relisting on 410 Gone),
  * and a stream the server ends (timeoutSeconds) is re-watched and keeps delivering changes.
  */
 import test from 'ava';
@@ -45,7 +45,11 @@ function leases(): WatchSource<V1Lease> {
   };
 }
 
-test('a watch from a version the server no longer has relists (410 Gone) and then follows changes', async (t) => {
+// Whether the real apiserver answers a watch from version 1 with 410 depends on where its watch cache of
+// leases began: on a fresh etcd (CI makes one every run) the cache can start at version 1 and replay from
+// there instead. Either answer must end in the live set; a 410 must be a relist. The 410 path itself, made
+// to happen on demand, is in test/cluster/watch-apiserver-stand-in.test.ts.
+test('a watch from version 1 ends with the live set and follows changes, relisting if the server answers 410 Gone', async (t) => {
   const coordination = kube.kc.makeApiClient(CoordinationV1Api);
   const lease = (name: string) => coordination.createNamespacedLease({ namespace: ns.name, body: { metadata: { name }, spec: { holderIdentity: 'h-watch' } } });
   await lease('before');
@@ -53,15 +57,18 @@ test('a watch from a version the server no longer has relists (410 Gone) and the
   const w = await watchList(kube, leases(), () => undefined, { resourceVersion: '1', onRestart: (r) => restarts.push(r) });
   const held = () => w.items().map((l) => l.metadata?.name).sort();
   try {
-    await until('the relist', () => held().includes('before'));
-    t.is(restarts[0]?.kind, 'relist');
-    t.regex(restarts[0]?.reason ?? '', /410/);
+    await until('the Lease made before the watch', () => held().includes('before'));
+    for (const r of restarts) {
+      t.is(r.kind, 'relist', JSON.stringify(restarts));
+      t.regex(r.reason, /410/);
+    }
+    t.log(restarts.length ? 'the server answered 410 Gone: relisted' : 'the server replayed from version 1');
     await lease('after');
-    await until('the Lease made after the relist', () => held().includes('after'));
+    await until('the Lease made after', () => held().includes('after'));
     await coordination.deleteNamespacedLease({ name: 'before', namespace: ns.name });
     await until('the deletion', () => !held().includes('before'));
     t.deepEqual(held(), ['after']);
-    t.is(restarts.length, 1, JSON.stringify(restarts));
+    t.true(restarts.length <= 1, JSON.stringify(restarts));
   } finally {
     w.stop();
   }
